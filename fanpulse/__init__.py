@@ -1,0 +1,1 @@
+"""fanpulse: audience and engagement figures for a hierarchy of Facebook Pages."""

@@ -1,0 +1,3 @@
+from fanpulse.cli import main
+
+main()

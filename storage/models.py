@@ -1,0 +1,268 @@
+"""The store's tables (SQLAlchemy 2.x declarative models).
+
+Conventions, also written in docs/schema.md:
+- every timestamp column is UTC (``UTCDateTime``); ``day`` columns are calendar dates in the
+  reporting time zone (Asia/Ho_Chi_Minh by default), the day a snapshot describes;
+- snapshots keep history: one row per (page, day) or (post, day), upserted, never deleted;
+- natural keys carry unique constraints so re-running a night changes nothing.
+The schema changes only through the Alembic migrations in ``storage/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, UTC on disk.
+
+    SQLite has no time zone type, so values are stored as naive UTC text there; on PostgreSQL
+    the column is ``timestamptz``. Naive datetimes are refused: they hide bugs.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: fanpulse stores aware UTC times only")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime.fromisoformat(str(value))
+        result: dt.datetime = value
+        if result.tzinfo is None:
+            return result.replace(tzinfo=dt.UTC)
+        return result.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Unit(Base):
+    """A node of the hierarchy (province, district, commune, residential area)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UnitChange(Base):
+    """What a units import changed, so a unit's history survives renames, moves and mergers."""
+
+    __tablename__ = "unit_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    change: Mapped[str] = mapped_column(String(32))  # added, renamed, moved, level, page, ...
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class Page(Base):
+    """A Facebook Page, identified by what the units file gives (``ref``)."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(255), unique=True)
+    graph_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    link: Mapped[str | None] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_published: Mapped[bool | None] = mapped_column(Boolean)
+    has_insights: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Incremental state lives next to the data (style.md 11).
+    posts_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    insights_until: Mapped[dt.date | None] = mapped_column(Date)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PageSnapshot(Base):
+    """A Page's audience on one local day (the last collection of that day wins)."""
+
+    __tablename__ = "page_snapshots"
+    __table_args__ = (UniqueConstraint("page_id", "day"), Index(None, "day"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    fan_count: Mapped[int | None] = mapped_column(BigInteger)
+    followers_count: Mapped[int | None] = mapped_column(BigInteger)
+    talking_about_count: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index(None, "page_id", "created_time"), Index(None, "created_time"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    graph_id: Mapped[str] = mapped_column(String(128), unique=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    created_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str | None] = mapped_column(Text)
+    permalink_url: Mapped[str | None] = mapped_column(String(1024))
+    status_type: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PostSnapshot(Base):
+    """A post's engagement totals as collected on one local day."""
+
+    __tablename__ = "post_snapshots"
+    __table_args__ = (UniqueConstraint("post_id", "day"), Index(None, "day"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reactions: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    shares: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_like: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_love: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_care: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_haha: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_wow: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_sad: Mapped[int | None] = mapped_column(BigInteger)
+    reactions_angry: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
+
+
+class PageInsight(Base):
+    """One value of one Page insights metric, as Meta reports it (end_time in UTC)."""
+
+    __tablename__ = "page_insights"
+    __table_args__ = (
+        UniqueConstraint("page_id", "metric", "period", "end_time"),
+        Index(None, "metric", "end_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    metric: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))
+    end_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float | None] = mapped_column(Float)
+    value_json: Mapped[Any | None] = mapped_column(JSON)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PostInsight(Base):
+    """A post's lifetime insights metric as collected on one local day."""
+
+    __tablename__ = "post_insights"
+    __table_args__ = (UniqueConstraint("post_id", "metric", "period", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    metric: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))
+    day: Mapped[dt.date] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    value_json: Mapped[Any | None] = mapped_column(JSON)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CollectionRun(Base):
+    """One run of the collector: what it did and how it ended."""
+
+    __tablename__ = "collection_runs"
+    __table_args__ = (Index(None, "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # running, ok, partial (some Pages failed), failed, interrupted
+    status: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages_ok: Mapped[int] = mapped_column(Integer, default=0)
+    pages_failed: Mapped[int] = mapped_column(Integer, default=0)
+    graph_calls: Mapped[int] = mapped_column(Integer, default=0)
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class PageError(Base):
+    """Why one Page failed in one run, in words a person understands."""
+
+    __tablename__ = "page_errors"
+    __table_args__ = (Index(None, "run_id"), Index(None, "page_id", "occurred_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("collection_runs.id"))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # token, permission, throttled, unpublished, not_found, transient, metric, other
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[int | None] = mapped_column(Integer)
+    subcode: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    retry_after_minutes: Mapped[int | None] = mapped_column(Integer)
+
+
+class Lock(Base):
+    """Named locks shared by every process using the store (one collection at a time)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

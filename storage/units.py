@@ -1,0 +1,173 @@
+"""Apply a validated units file to the store, and read the tree back.
+
+Re-importing an edited file updates names, moves units, retires units that disappeared (kept,
+marked inactive from that moment) and never deletes a unit, a Page or anything collected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.units import UnitRow
+from storage.models import Page, Unit, UnitChange
+
+ChangeLog = Callable[[Unit, str, str | None, str | None], None]
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+    pages_added: int = 0
+    pages_changed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any([self.added, self.renamed, self.moved, self.retired, self.reactivated,
+                    self.pages_added, self.pages_changed])
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added", f"{len(self.renamed)} renamed",
+            f"{len(self.moved)} moved", f"{len(self.retired)} retired",
+            f"{len(self.reactivated)} reactivated", f"{self.pages_added} new Pages",
+            f"{len(self.pages_changed)} Page changes",
+        ]
+        return ", ".join(parts)
+
+
+def _order_parents_first(rows: list[UnitRow]) -> list[UnitRow]:
+    by_code = {row.code: row for row in rows}
+
+    def depth(row: UnitRow) -> int:
+        n, parent = 0, row.parent_code
+        while parent is not None:
+            n += 1
+            parent = by_code[parent].parent_code
+        return n
+
+    return sorted(rows, key=depth)
+
+
+def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime) -> SyncReport:
+    """Make the store's units and Page assignments match ``rows`` (already validated)."""
+    report = SyncReport()
+    units = {u.code: u for u in session.scalars(select(Unit))}
+    pages = {p.ref: p for p in session.scalars(select(Page))}
+    seen: set[str] = set()
+
+    def log(unit: Unit, change: str, old: str | None, new: str | None) -> None:
+        session.add(UnitChange(unit_id=unit.id, changed_at=now, change=change,
+                               old_value=old, new_value=new))
+
+    for row in _order_parents_first(rows):
+        seen.add(row.code)
+        parent_id = units[row.parent_code].id if row.parent_code else None
+        unit = units.get(row.code)
+        if unit is None:
+            unit = Unit(code=row.code, name=row.name, level=row.level, parent_id=parent_id,
+                        active=True, created_at=now, updated_at=now)
+            session.add(unit)
+            session.flush()
+            units[row.code] = unit
+            report.added.append(row.code)
+            log(unit, "added", None, row.name)
+        else:
+            if unit.name != row.name:
+                log(unit, "renamed", unit.name, row.name)
+                report.renamed.append(row.code)
+                unit.name = row.name
+            if unit.parent_id != parent_id:
+                old_parent = next((u.code for u in units.values() if u.id == unit.parent_id),
+                                  None)
+                log(unit, "moved", old_parent, row.parent_code)
+                report.moved.append(row.code)
+                unit.parent_id = parent_id
+            if unit.level != row.level:
+                log(unit, "level", unit.level, row.level)
+                unit.level = row.level
+            if not unit.active:
+                log(unit, "reactivated", None, None)
+                report.reactivated.append(row.code)
+                unit.active = True
+                unit.retired_at = None
+            if session.is_modified(unit):
+                unit.updated_at = now
+
+        _assign_page(session, unit, row, pages, report, now, log)
+
+    for code, unit in units.items():
+        if code in seen or not unit.active:
+            continue
+        unit.active = False
+        unit.retired_at = now
+        unit.updated_at = now
+        report.retired.append(code)
+        log(unit, "retired", None, None)
+        for page in session.scalars(select(Page).where(Page.unit_id == unit.id, Page.active)):
+            # Kept with its history (reports still roll it up); no longer collected.
+            page.active = False
+    session.flush()
+    return report
+
+
+def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Page],
+                 report: SyncReport, now: dt.datetime, log: ChangeLog) -> None:
+    current = [p for p in pages.values() if p.unit_id == unit.id and p.active]
+    wanted = row.page.key if row.page else None
+    for page in current:
+        if page.ref != wanted:
+            page.active = False  # the unit changed Pages: keep the old one's history
+            report.pages_changed.append(f"{unit.code}: {page.ref} no longer collected")
+            log(unit, "page", page.ref, wanted)
+    if row.page is None or wanted is None:
+        return
+    existing = pages.get(wanted)
+    if existing is None:
+        page = Page(ref=wanted, unit_id=unit.id, active=True, created_at=now,
+                    graph_id=row.page.value if row.page.kind == "id" else None,
+                    username=row.page.value if row.page.kind == "username" else None)
+        session.add(page)
+        pages[wanted] = page
+        report.pages_added += 1
+    elif existing.unit_id != unit.id or not existing.active:
+        if existing.unit_id != unit.id:
+            report.pages_changed.append(f"{unit.code}: now owns {existing.ref}")
+        existing.unit_id = unit.id  # e.g. a merged commune's Page now belongs to the new unit
+        existing.active = True
+
+
+@dataclass
+class TreeNode:
+    unit: Unit
+    children: list[TreeNode]
+    pages: list[Page]
+
+
+def load_tree(session: Session, include_retired: bool = False) -> list[TreeNode]:
+    """The hierarchy as root nodes, children sorted by code."""
+    units = list(session.scalars(select(Unit).order_by(Unit.code)))
+    if not include_retired:
+        units = [u for u in units if u.active]
+    pages_by_unit: dict[int, list[Page]] = {}
+    for page in session.scalars(select(Page).order_by(Page.ref)):
+        if page.unit_id is not None and (page.active or include_retired):
+            pages_by_unit.setdefault(page.unit_id, []).append(page)
+    nodes = {u.id: TreeNode(u, [], pages_by_unit.get(u.id, [])) for u in units}
+    roots = []
+    for unit in units:
+        node = nodes[unit.id]
+        parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    return roots
