@@ -19,12 +19,17 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.engine import Engine
 
+from collector.run import RunResult, collect_once
+from collector.schedule import next_run, run_forever
 from config.settings import SETTINGS, Settings, SettingsError, load_settings
 from config.units import UnitsFileError, read_units_file
 from config.units_2025 import units_2025_command
+from fanpulse.logs import setup_logging
+from sandbox.cli import sandbox_group
 from storage.db import StoreError, current_revision, ensure_schema, head_revision, make_engine
 from storage.db import transaction as store_transaction
 from storage.db import upgrade as upgrade_store
+from storage.runs import LockBusy, recent_runs, run_failures
 from storage.units import TreeNode, load_tree, sync_units
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,7 +104,6 @@ def cli(ctx: click.Context, config_file: str | None, database_url: str | None,
     if verbose:
         overrides["log_level"] = "DEBUG"
     else:
-        # Alembic announces every migration context at INFO; users only need real upgrades.
         logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = AppContext(config_file, overrides)
 
@@ -186,6 +190,7 @@ def units_import(app: AppContext, file: str, dry_run: bool) -> None:
 
 
 units_group.add_command(units_2025_command)
+cli.add_command(sandbox_group)
 
 
 def render_tree(roots: list[TreeNode]) -> Iterator[str]:
@@ -234,23 +239,187 @@ def units_list(app: AppContext, include_retired: bool) -> None:
 @cli.command("demo")
 @click.option("--units", "units_file", type=click.Path(dir_okay=False), default=None,
               help="Units CSV to use. Default: the Nghe An file shipped with fanpulse.")
+@click.option("--nights", default=7, show_default=True,
+              help="Simulated nights to collect after the backfill.")
+@click.option("--backfill-days", default=30, show_default=True,
+              help="Days of history fetched by the first (backfill) run.")
+@click.option("--latency-ms", default=0.0, show_default=True,
+              help="Latency the sandbox adds to every Graph call.")
 @pass_app
 @friendly_errors
-def demo(app: AppContext, units_file: str | None) -> None:
-    """First look: load the Nghe An units into the default store and show the tree."""
+def demo(app: AppContext, units_file: str | None, nights: int, backfill_days: int,
+         latency_ms: float) -> None:
+    """First look: the Nghe An Pages in a local Graph API sandbox, collected night by night.
+
+    Starts the sandbox on 127.0.0.1, imports the units, backfills a month, replays the nights
+    through the real collector into the configured store (SQLite by default), and prints what
+    it stored.
+    """
+    from fanpulse.demo import run_demo
+
     path = units_file or str(PACKAGED_UNITS)
+    settings = app.settings
     engine = app.engine()
-    count, summary = import_units_file(engine, path)
-    click.echo(f"Imported {count} units from {path}: {summary}.")
-    with store_transaction(engine) as session:
-        roots = load_tree(session)
-        for line in list(render_tree(roots))[:12]:
-            click.echo(line)
-    click.echo(f"... store: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Sandbox Graph API on 127.0.0.1 with the Pages of {path}")
+    summary = run_demo(settings, engine, path, nights=nights, backfill_days=backfill_days,
+                       latency_ms=latency_ms)
+    for result in summary.runs[:1] + summary.runs[-3:]:
+        print_run(result)
+    calls = [r.calls_per_page for r in summary.runs[1:]] or [0.0]
+    click.echo(
+        f"\nStored {summary.units} units; {summary.page_snapshots} daily audience snapshots "
+        f"({local_day(summary.first_day)} to {local_day(summary.last_day)}), {summary.posts} "
+        f"posts with {summary.post_snapshots} engagement snapshots, {summary.page_insights} "
+        f"insight values. Nightly Graph calls per Page: {sum(calls) / len(calls):.2f}."
+    )
+    click.echo(f"Store: {engine.url.render_as_string(hide_password=True)} "
+               "(`fanpulse status` shows the runs)")
+    after_demo(app)
+
+
+def local_day(day: dt.date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "-"
+
+
+def after_demo(app: AppContext) -> None:
+    """Reports are rendered here once they exist."""
+
+
+# --- collection -----------------------------------------------------------------------------
+
+def local_time(moment: dt.datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
+
+
+def print_run(result: RunResult) -> None:
+    click.echo(
+        f"Run {result.run_id}: {result.status}. {result.pages_ok} of {result.pages_total} Pages "
+        f"collected, {result.pages_failed} with problems; {result.graph_calls} Graph calls "
+        f"({result.calls_per_page:.2f} per Page); API {result.api_version or '-'}."
+    )
+    if result.message:
+        click.echo(f"Note: {result.message}")
+    for ref, reason in result.failures[:50]:
+        click.echo(f"  {ref}: {reason}")
+    if len(result.failures) > 50:
+        click.echo(f"  ... and {len(result.failures) - 50} more (fanpulse status)")
+
+
+def parse_day(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{text!r} is not a date (use 2026-11-25 or 25/11/2026)")
+
+
+def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:
+    settings = app.settings
+    engine = app.engine()
+    if settings.units_file and trigger == "schedule":
+        count, summary = import_units_file(engine, settings.units_file)
+        log.info("units file %s re-imported: %s", settings.units_file, summary)
+    try:
+        return collect_once(settings, engine, since=since, trigger=trigger)
+    except LockBusy as exc:
+        raise CollectRefused(str(exc)) from None
+    except ValueError as exc:
+        raise CollectRefused(str(exc)) from None
+
+
+class CollectRefused(click.ClickException):
+    exit_code = 1
+
+
+@cli.command("collect")
+@click.option("--since", "since_text", metavar="DATE",
+              help="Backfill: also fetch posts and insights back to DATE (at most 2 years).")
+@pass_app
+@friendly_errors
+def collect_command(app: AppContext, since_text: str | None) -> None:
+    """Collect every active Page once (what the nightly job runs).
+
+    Exit code 0 when every Page or some Pages were collected (problems are listed and kept
+    for `fanpulse status`), 1 when the run failed as a whole or another run is in progress.
+    """
+    since = parse_day(since_text) if since_text else None
+    setup_logging(app.settings.log_level, [app.settings.access_token, app.settings.app_secret])
+    result = run_collection(app, since, "manual")
+    print_run(result)
+    if result.status == "failed":
+        sys.exit(1)
+
+
+@cli.command("status")
+@click.option("--runs", default=10, show_default=True, help="How many recent runs to show.")
+@pass_app
+@friendly_errors
+def status_command(app: AppContext, runs: int) -> None:
+    """Show the last runs and, for the latest, which Pages failed and why."""
+    settings = app.settings
+    engine = app.engine()
+    recent = recent_runs(engine, runs)
+    if not recent:
+        click.echo("No collection has run yet: `fanpulse collect` (or `fanpulse demo`).")
+        return
+    click.echo(f"{'run':>5}  {'started (' + settings.timezone + ')':<30} {'status':<12}"
+               f"{'ok':>6} {'failed':>7} {'calls':>7}  api")
+    for run in recent:
+        click.echo(f"{run.id:>5}  {local_time(run.started_at, settings):<30} {run.status:<12}"
+                   f"{run.pages_ok:>6} {run.pages_failed:>7} {run.graph_calls:>7}  "
+                   f"{run.api_version or '-'}")
+    last = recent[0]
+    if last.message:
+        click.echo(f"\nRun {last.id}: {last.message}")
+    failures = run_failures(engine, last.id)
+    if failures:
+        click.echo(f"\nPages with problems in run {last.id}:")
+        for failure in failures:
+            unit = f"{failure.unit_code} {failure.unit_name}" if failure.unit_code else "-"
+            click.echo(f"  {unit} ({failure.page_ref}): {failure.message}")
+    elif last.status in ("ok", "running"):
+        click.echo(f"\nRun {last.id}: no Page failed.")
+
+
+@cli.command("schedule")
+@pass_app
+@friendly_errors
+def schedule_command(app: AppContext) -> None:
+    """Run the nightly collection on the schedule from the settings, in the foreground.
+
+    Keep it running with systemd or tmux; or let cron call `fanpulse collect` instead.
+    """
+    settings = app.settings
+    setup_logging(settings.log_level, [settings.access_token, settings.app_secret])
+    app.engine()
+    if not settings.access_token:
+        raise CollectRefused("no access token: set FANPULSE_ACCESS_TOKEN (see README)")
+
+    def job() -> None:
+        try:
+            result = run_collection(app, None, "schedule")
+            log.info("run %s finished: %s, %s/%s Pages, %s calls", result.run_id, result.status,
+                     result.pages_ok, result.pages_total, result.graph_calls)
+            after_collect(app)
+        except click.ClickException as exc:
+            log.error("scheduled collection refused: %s", exc.message)
+        except Exception:  # the scheduler must survive a bad night and try again tomorrow
+            log.exception("scheduled collection failed")
+
+    click.echo(f"Scheduling the nightly collection '{settings.schedule_cron}' "
+               f"({settings.timezone}); next run {local_time(next_run(settings), settings)}. "
+               "Ctrl-C stops.")
+    run_forever(settings, job)
+
+
+def after_collect(app: AppContext) -> None:
+    """Hook run after a scheduled collection (reports re-rendered when asked)."""
 
 
 def main() -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        level=logging.INFO, stream=sys.stderr)
+    setup_logging("INFO")
     cli(prog_name="fanpulse")
 

@@ -1,0 +1,65 @@
+"""Page insights: daily metrics in windows of at most 90 days (graph-api.md section 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from collector.errors import InvalidRequest
+from collector.graph import GraphClient
+from collector.timeutil import parse_graph_time
+
+log = logging.getLogger(__name__)
+
+MIN_FANS_FOR_INSIGHTS = 100  # Facebook has no Page insights below 100 likes
+MAX_WINDOW_DAYS = 90
+MAX_HISTORY_DAYS = 730  # insights keep two years
+
+
+def insights_params(metrics: Sequence[str], since: dt.date, until: dt.date) -> dict[str, str]:
+    return {"metric": ",".join(metrics), "period": "day",
+            "since": since.isoformat(), "until": until.isoformat()}
+
+
+def insight_values(body: Any) -> list[dict[str, Any]]:
+    """Insights answer -> rows of metric, period, end_time (UTC), value / value_json."""
+    rows = []
+    data = body.get("data", []) if isinstance(body, dict) else []
+    for metric in data:
+        if not isinstance(metric, dict):
+            continue
+        for point in metric.get("values") or []:
+            if not isinstance(point, dict) or "end_time" not in point:
+                continue
+            value = point.get("value")
+            rows.append({
+                "metric": str(metric.get("name")),
+                "period": str(metric.get("period", "day")),
+                "end_time": parse_graph_time(point["end_time"]),
+                "value": float(value) if isinstance(value, int | float) else None,
+                "value_json": value if isinstance(value, dict) else None,
+            })
+    return rows
+
+
+def value_columns(value: Any) -> dict[str, Any]:
+    return {"value": float(value) if isinstance(value, int | float) else None,
+            "value_json": value if isinstance(value, dict) else None}
+
+
+def probe_metrics(client: GraphClient, path: str, metrics: Sequence[str],
+                  extra: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """Find which metrics Graph still accepts: one bad metric fails a whole request, so each
+    is asked alone. Returns (valid, retired). Costs one call per metric, once per run."""
+    valid, retired = [], []
+    for metric in metrics:
+        try:
+            client.get(path, {"metric": metric, **(extra or {})})
+            valid.append(metric)
+        except InvalidRequest as exc:
+            if not exc.bad_metric:
+                raise
+            retired.append(metric)
+    return valid, retired

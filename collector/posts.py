@@ -1,0 +1,84 @@
+"""Posts and their engagement, read through field expansion in one listing call per Page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from collector.timeutil import parse_graph_time
+
+# The edge: only the Page's own posts (graph-api.md section 3); /feed would add visitors' posts.
+POSTS_EDGE = "published_posts"
+PAGE_LIMIT = 100  # the maximum Graph allows on post edges
+REACTION_TYPES = ("like", "love", "care", "haha", "wow", "sad", "angry")
+BASE_FIELDS = (
+    "id", "created_time", "message", "permalink_url", "status_type", "shares",
+    "reactions.summary(total_count).limit(0)", "comments.summary(true).limit(0)",
+)
+
+
+def post_fields(post_metrics: Sequence[str]) -> str:
+    """The fields= value: counts by field expansion, per-type reactions through aliases, and
+    lifetime post insights nested in the same call when metrics are given."""
+    fields = list(BASE_FIELDS)
+    fields += [f"reactions.type({t.upper()}).limit(0).summary(total_count).as(reactions_{t})"
+               for t in REACTION_TYPES]
+    if post_metrics:
+        fields.append(f"insights.metric({','.join(post_metrics)})")
+    return ",".join(fields)
+
+
+def _summary_total(item: dict[str, Any], key: str) -> int | None:
+    block = item.get(key)
+    if not isinstance(block, dict):
+        return None
+    total = (block.get("summary") or {}).get("total_count")
+    return int(total) if isinstance(total, int | float) else None
+
+
+def post_row(item: dict[str, Any]) -> dict[str, Any]:
+    """Graph post -> posts row (without page_id and bookkeeping columns)."""
+    return {
+        "graph_id": str(item["id"]),
+        "created_time": parse_graph_time(item["created_time"]),
+        "message": item.get("message"),
+        "permalink_url": item.get("permalink_url"),
+        "status_type": item.get("status_type"),
+    }
+
+
+def engagement_row(item: dict[str, Any]) -> dict[str, Any]:
+    """Graph post -> engagement counts. ``shares`` is omitted by Graph when there are none."""
+    shares = item.get("shares")
+    row: dict[str, Any] = {
+        "reactions": _summary_total(item, "reactions"),
+        "comments": _summary_total(item, "comments"),
+        "shares": int(shares.get("count", 0)) if isinstance(shares, dict) else 0,
+    }
+    for kind in REACTION_TYPES:
+        row[f"reactions_{kind}"] = _summary_total(item, f"reactions_{kind}")
+    return row
+
+
+def post_insight_values(item: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(metric, period, value) of the lifetime insights nested in a post."""
+    block = item.get("insights")
+    data = block.get("data", []) if isinstance(block, dict) else []
+    found = []
+    for metric in data:
+        if not isinstance(metric, dict):
+            continue
+        values = metric.get("values") or []
+        if values and isinstance(values[-1], dict):
+            found.append((str(metric.get("name")), str(metric.get("period", "lifetime")),
+                          values[-1].get("value")))
+    return found
+
+
+def listing_params(since: dt.datetime, until: dt.datetime | None,
+                   fields: str) -> dict[str, str]:
+    params = {"fields": fields, "limit": str(PAGE_LIMIT), "since": str(int(since.timestamp()))}
+    if until is not None:
+        params["until"] = str(int(until.timestamp()))
+    return params

@@ -1,0 +1,127 @@
+"""Idempotent writes of collected data: upserts on natural keys (style.md 12).
+
+Each function takes a session; the caller decides the transaction (one per Page), so a killed
+run leaves every Page either fully written for that night or untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Page,
+    PageInsight,
+    PageSnapshot,
+    Post,
+    PostInsight,
+    PostSnapshot,
+)
+
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
+           keys: Sequence[str], update_columns: Sequence[str] | None = None) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    columns = tuple(update_columns if update_columns is not None else [
+        c for c in rows[0] if c not in keys and c != "id"])
+    cache_key = (dialect, table.name, tuple(keys), columns)
+    statement = _STATEMENTS.get(cache_key)
+    if statement is None:
+        statement = _upsert_statement(dialect, table, keys, columns)
+        _STATEMENTS[cache_key] = statement
+    # One statement shape for any number of rows, run as executemany: compiled once, cached.
+    session.execute(statement, list(rows))
+
+
+def _upsert_statement(dialect: str, table: Table, keys: Sequence[str],
+                      columns: Sequence[str]) -> Any:
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table)
+    else:  # pragma: no cover - only the two supported stores
+        raise NotImplementedError(f"upsert on {dialect}")
+    if not columns:
+        return insert.on_conflict_do_nothing(index_elements=list(keys))
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(index_elements=list(keys),
+                                        set_={c: excluded[c] for c in columns})
+
+
+def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> None:
+    """Update what the Page node says about itself (name, username, link, published)."""
+    values: dict[str, Any] = {}
+    if node.get("id") and not page.graph_id:
+        values["graph_id"] = str(node["id"])
+    for column in ("name", "username", "link"):
+        if node.get(column):
+            values[column] = node[column]
+    if "is_published" in node:
+        values["is_published"] = bool(node["is_published"])
+    if values:
+        session.execute(update(Page).where(Page.id == page.id).values(**values))
+
+
+def save_page_snapshot(session: Session, page_id: int, day: dt.date, collected_at: dt.datetime,
+                       counts: dict[str, Any], run_id: int | None) -> None:
+    upsert(session, PageSnapshot.__table__, [{  # type: ignore[arg-type]
+        "page_id": page_id, "day": day, "collected_at": collected_at,
+        "fan_count": counts.get("fan_count"),
+        "followers_count": counts.get("followers_count"),
+        "talking_about_count": counts.get("talking_about_count"),
+        "run_id": run_id,
+    }], ["page_id", "day"])
+
+
+def save_posts(session: Session, page_id: int, posts: Sequence[dict[str, Any]],
+               now: dt.datetime) -> dict[str, int]:
+    """Upsert posts (rows from ``collector.posts.post_row``); returns graph_id -> posts.id."""
+    if not posts:
+        return {}
+    rows = [{**p, "page_id": page_id, "first_seen_at": now, "last_seen_at": now,
+             "deleted_at": None} for p in posts]
+    upsert(session, Post.__table__, rows, ["graph_id"],  # type: ignore[arg-type]
+           ["message", "permalink_url", "status_type", "created_time", "last_seen_at",
+            "deleted_at", "page_id"])
+    ids = [p["graph_id"] for p in posts]
+    found = session.execute(select(Post.graph_id, Post.id).where(Post.graph_id.in_(ids)))
+    return {graph_id: post_id for graph_id, post_id in found}
+
+
+def save_post_snapshots(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    upsert(session, PostSnapshot.__table__, rows, ["post_id", "day"])  # type: ignore[arg-type]
+
+
+def save_page_insights(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    upsert(session, PageInsight.__table__, rows,  # type: ignore[arg-type]
+           ["page_id", "metric", "period", "end_time"])
+
+
+def save_post_insights(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    upsert(session, PostInsight.__table__, rows,  # type: ignore[arg-type]
+           ["post_id", "metric", "period", "day"])
+
+
+def mark_posts_deleted(session: Session, page_id: int, seen: set[str], since: dt.datetime,
+                       until: dt.datetime, now: dt.datetime) -> int:
+    """Posts in [since, until) that the listing no longer returns were deleted on Facebook.
+
+    They keep their rows and snapshots; ``deleted_at`` says when we noticed."""
+    candidates = session.scalars(
+        select(Post).where(Post.page_id == page_id, Post.deleted_at.is_(None),
+                           Post.created_time >= since, Post.created_time < until)
+    ).all()
+    gone = [p for p in candidates if p.graph_id not in seen]
+    for post in gone:
+        post.deleted_at = now
+    return len(gone)

@@ -1,0 +1,412 @@
+"""The collector against the sandbox: the store must equal the sandbox's ground truth, and
+every failure must leave the other Pages collected and the failure recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+
+from collector.run import RunResult
+from sandbox import World
+from storage.db import transaction
+from storage.models import (
+    CollectionRun,
+    Page,
+    PageError,
+    PageInsight,
+    PageSnapshot,
+    Post,
+    PostInsight,
+    PostSnapshot,
+)
+from storage.runs import LockBusy, acquire_lock, release_lock
+
+if TYPE_CHECKING:
+    from tests.collector.conftest import Harness
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def pages_by_graph_id(engine: Engine) -> dict[str, Page]:
+    with transaction(engine) as s:
+        return {p.graph_id: p for p in s.scalars(select(Page)) if p.graph_id}
+
+
+def count(engine: Engine, model: Any) -> int:
+    with transaction(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def errors_of(engine: Engine, run_id: int) -> dict[str, list[PageError]]:
+    with transaction(engine) as s:
+        found: dict[str, list[PageError]] = {}
+        for err, graph_id in s.execute(select(PageError, Page.graph_id)
+                                       .join(Page, Page.id == PageError.page_id)
+                                       .where(PageError.run_id == run_id)):
+            found.setdefault(graph_id, []).append(err)
+        return found
+
+
+def assert_store_matches_truth(engine: Engine, world: World) -> None:
+    pages = pages_by_graph_id(engine)
+    by_id = {p.id: g for g, p in pages.items()}
+    with transaction(engine) as s:
+        snapshots = list(s.scalars(select(PageSnapshot)))
+        assert snapshots
+        for snap in snapshots:
+            truth = world.truth_page(by_id[snap.page_id], at=snap.collected_at)
+            assert (snap.fan_count, snap.followers_count) == (
+                truth["fan_count"], truth["followers_count"]), snap.day
+        latest: dict[int, PostSnapshot] = {}
+        for snap in s.scalars(select(PostSnapshot).order_by(PostSnapshot.day)):
+            latest[snap.post_id] = snap
+        posts = {p.id: p for p in s.scalars(select(Post))}
+        assert latest
+        for post_id, snap in latest.items():
+            post = posts[post_id]
+            truth = world.truth_post(post.graph_id, at=snap.collected_at)
+            assert snap.reactions == truth["reactions_total"], post.graph_id
+            assert snap.comments == truth["comments"]
+            assert snap.shares == truth["shares"]
+            by_type = {k.lower(): v for k, v in truth["reactions_by_type"].items()}
+            for kind in ("like", "love", "care", "haha", "wow", "sad", "angry"):
+                assert getattr(snap, f"reactions_{kind}") == by_type.get(kind, 0), kind
+            assert post.created_time == truth["created_time"]
+            assert post.message == truth["message"]
+        insights = list(s.scalars(select(PageInsight)))
+        assert insights
+        for row in insights:
+            pacific_day = row.end_time.astimezone(PACIFIC).date() - dt.timedelta(days=1)
+            assert World.end_time(pacific_day) == row.end_time
+            truth_value = world.truth_page_insight(by_id[row.page_id], row.metric, pacific_day)
+            assert row.value == truth_value, (row.metric, pacific_day)
+
+
+def test_backfill_then_nights_equal_ground_truth(harness: Harness) -> None:
+    world, engine = harness.world, harness.engine
+    first = harness.collect(since=(world.now - dt.timedelta(days=20)).date())
+    assert first.status == "ok", first.failures
+    for _ in range(3):
+        world.advance(days=1)
+        result = harness.collect()
+        assert result.status == "ok", result.failures
+    assert_store_matches_truth(engine, world)
+    # Every post of the backfill window is there, none twice.
+    pages = pages_by_graph_id(engine)
+    since = world.now - dt.timedelta(days=23)
+    for graph_id, page in pages.items():
+        truth = {p["id"] for p in world.truth_posts(graph_id, since=since) if not p["deleted"]}
+        with transaction(engine) as s:
+            stored = set(s.scalars(select(Post.graph_id).where(
+                Post.page_id == page.id, Post.created_time >= since)))
+        assert stored == truth, graph_id
+    # One audience snapshot per Page per night.
+    assert count(engine, PageSnapshot) == 4 * len(pages)
+    # Post insights were collected for Pages that have insights.
+    assert count(engine, PostInsight) > 0
+    with transaction(engine) as s:
+        small = s.scalars(select(Page).where(Page.has_insights.is_(False))).all()
+    for page in small:
+        assert not world.has_insights(page.graph_id or "")
+
+
+def test_steady_state_calls_per_page(harness: Harness) -> None:
+    harness.collect(since=(harness.world.now - dt.timedelta(days=7)).date())
+    harness.world.advance(days=1)
+    result = harness.collect()
+    assert result.status == "ok"
+    assert result.calls_per_page <= 3.0, result.graph_calls
+    with transaction(harness.engine) as s:
+        run = s.get(CollectionRun, result.run_id)
+        assert run is not None and run.graph_calls == result.graph_calls
+        assert run.api_version == "v26.0"
+
+
+def table_state(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    state = {}
+    with engine.connect() as conn:
+        for table, cols in [
+            ("page_snapshots", "page_id, day, fan_count, followers_count, talking_about_count"),
+            ("posts", "graph_id, page_id, created_time, message, deleted_at"),
+            ("post_snapshots", "post_id, day, reactions, comments, shares, reactions_like"),
+            ("page_insights", "page_id, metric, period, end_time, value"),
+            ("post_insights", "post_id, metric, day, value"),
+        ]:
+            state[table] = sorted(map(tuple, conn.execute(text(
+                f"select {cols} from {table}"))), key=repr)
+    return state
+
+
+def test_running_the_same_night_twice_changes_nothing(harness: Harness) -> None:
+    harness.collect(since=(harness.world.now - dt.timedelta(days=10)).date())
+    before = table_state(harness.engine)
+    again = harness.collect()
+    assert again.status == "ok"
+    assert table_state(harness.engine) == before
+
+
+def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector import run as run_module
+
+    original = run_module.Night._save
+    saved: list[int] = []
+
+    def dying_save(self: Any, outcome: Any) -> None:
+        if len(saved) == 10:
+            raise KeyboardInterrupt  # what a kill looks like from inside
+        original(self, outcome)
+        saved.append(outcome.target.page_id)
+
+    monkeypatch.setattr(run_module.Night, "_save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        harness.collect()
+    monkeypatch.setattr(run_module.Night, "_save", original)
+    assert count(harness.engine, PageSnapshot) == 10  # whole Pages only
+    result = harness.collect()
+    assert result.status == "ok"
+    assert count(harness.engine, PageSnapshot) == len(pages_by_graph_id(harness.engine))
+    assert_store_matches_truth(harness.engine, harness.world)
+    with transaction(harness.engine) as s:
+        statuses = [r.status for r in s.scalars(select(CollectionRun).order_by(CollectionRun.id))]
+    assert statuses == ["failed", "ok"]
+
+
+def test_abandoned_run_is_marked_interrupted(harness: Harness) -> None:
+    now = harness.world.now
+    with transaction(harness.engine) as s:
+        s.add(CollectionRun(started_at=now, status="running", trigger="schedule"))
+    result = harness.collect()
+    with transaction(harness.engine) as s:
+        runs = list(s.scalars(select(CollectionRun).order_by(CollectionRun.id)))
+    assert [r.status for r in runs] == ["interrupted", result.status]
+    assert "stopped before the run finished" in (runs[0].message or "")
+
+
+def test_only_one_collection_at_a_time(harness: Harness) -> None:
+    owner = acquire_lock(harness.engine)
+    try:
+        with pytest.raises(LockBusy, match="another collection is running"):
+            harness.collect()
+    finally:
+        release_lock(harness.engine, owner)
+    assert harness.collect().status == "ok"
+
+
+def test_expired_lock_of_a_killed_process_is_taken_over(harness: Harness) -> None:
+    acquire_lock(harness.engine, ttl=dt.timedelta(seconds=-1))  # holder died long ago
+    assert harness.collect().status == "ok"
+
+
+# -- failures: each ends with the other Pages collected and the failure recorded ------------------
+
+def some_page(harness: Harness, index: int = 3) -> str:
+    return harness.world.pages[index]
+
+
+def check_others_collected(harness: Harness, result: RunResult, failed: set[str]) -> None:
+    pages = pages_by_graph_id(harness.engine)
+    with transaction(harness.engine) as s:
+        snapped = {p for p, in s.execute(select(Page.graph_id).join(
+            PageSnapshot, PageSnapshot.page_id == Page.id).where(
+            PageSnapshot.run_id == result.run_id))}
+    for graph_id in pages:
+        if graph_id not in failed:
+            assert graph_id in snapped, graph_id
+    assert result.pages_failed == len(failed)
+    assert set(errors_of(harness.engine, result.run_id)) == failed
+
+
+@pytest.mark.parametrize("rate", [0.3])
+def test_transient_5xx_are_retried(lite: Harness, rate: float) -> None:
+    lite.world.faults.transient_5xx_rate = rate
+    result = lite.collect(max_retries=6)
+    assert result.status == "ok", result.failures
+    assert lite.sleeps, "retries must back off"
+    assert_store_matches_truth(lite.engine, lite.world)
+
+
+def test_timeouts_are_retried(lite: Harness) -> None:
+    lite.world.faults.timeout_rate = 0.15
+    lite.world.faults.timeout_seconds = 1.5
+    result = lite.collect(request_timeout=0.5, max_retries=6, concurrency=4)
+    assert result.status == "ok", result.failures
+    assert_store_matches_truth(lite.engine, lite.world)
+
+
+def test_reduce_data_errors_are_retried(lite: Harness) -> None:
+    lite.world.faults.reduce_data_rate = 0.25
+    lite.world.faults.reduce_data_min_items = 1
+    result = lite.collect(since=(lite.world.now - dt.timedelta(days=30)).date(),
+                             max_retries=6)
+    assert result.status == "ok", result.failures
+
+
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80001])
+def test_each_throttling_code(lite: Harness, code: int) -> None:
+    lite.world.faults.set_throttle(code, 0.2)
+    result = lite.collect(max_retries=6)
+    errors = errors_of(lite.engine, result.run_id)
+    # Either the collector waited as asked and retried, or - when Meta asked for a longer
+    # pause than max_wait_seconds - it left the Page for later with the wait in the reason.
+    deferred = [e for errs in errors.values() for e in errs if e.retry_after_minutes]
+    assert lite.sleeps or deferred, "throttling must slow the collector down"
+    assert all(w <= 90.0 for w in lite.sleeps)
+    check_others_collected(lite, result, set(errors))
+    for errs in errors.values():
+        assert all(e.kind == "throttled" and e.code == code for e in errs)
+        assert all("quota" in e.message for e in errs)
+
+
+def test_page_quota_spent_defers_that_page_with_its_wait(lite: Harness) -> None:
+    lite.world.faults.quota_calls_per_page = 1  # the ids= call spends it
+    result = lite.collect(max_wait_seconds=5)
+    errs = errors_of(lite.engine, result.run_id)
+    assert errs, "Pages over quota must be reported"
+    for page_errors in errs.values():
+        err = page_errors[0]
+        assert err.kind == "throttled" and err.code == 80001
+        assert err.retry_after_minutes and err.retry_after_minutes > 0
+        assert f"retry after {err.retry_after_minutes} min" in err.message
+    # Their audience (read through ids=) is still stored.
+    assert count(lite.engine, PageSnapshot) == len(pages_by_graph_id(lite.engine))
+
+
+def test_token_expiry_mid_run(lite: Harness) -> None:
+    lite.collect()
+    lite.world.advance(days=1)
+    lite.world.faults.token_expires_at = lite.world.now - dt.timedelta(hours=1)
+    before = table_state(lite.engine)
+    result = lite.collect()
+    assert result.status == "failed"
+    assert "token expired on" in (result.message or "")
+    errs = errors_of(lite.engine, result.run_id)
+    assert len(errs) == len(pages_by_graph_id(lite.engine))
+    assert all(e[0].kind == "token" for e in errs.values())
+    assert table_state(lite.engine) == before  # nothing lost, nothing half-written
+
+
+def test_retired_metric_is_dropped_with_a_warning(lite: Harness) -> None:
+    result = lite.collect(page_metrics="page_follows,page_impressions,page_views_total",
+                             post_metrics="post_reactions_by_type_total,post_impressions")
+    assert result.status == "ok", result.failures
+    assert "page_impressions" in (result.message or "")
+    assert "post_impressions" in (result.message or "")
+    with transaction(lite.engine) as s:
+        metrics = set(s.scalars(select(PageInsight.metric).distinct()))
+        post_metrics = set(s.scalars(select(PostInsight.metric).distinct()))
+    assert metrics == {"page_follows", "page_views_total"}
+    assert post_metrics == {"post_reactions_by_type_total"}
+
+
+def test_unpublished_page(lite: Harness) -> None:
+    victim = some_page(lite)
+    lite.world.faults.unpublish_at[victim] = lite.world.now - dt.timedelta(days=1)
+    result = lite.collect()
+    check_others_collected(lite, result, {victim})
+    err = errors_of(lite.engine, result.run_id)[victim][0]
+    assert err.kind == "unpublished" and "Page unpublished" in err.message
+    with transaction(lite.engine) as s:
+        page = s.scalars(select(Page).where(Page.graph_id == victim)).one()
+        assert page.is_published is False
+        assert s.scalar(select(func.count()).select_from(PageSnapshot)
+                        .where(PageSnapshot.page_id == page.id)) == 1  # audience still kept
+
+
+def test_unpublished_page_seen_by_an_outsider_token(lite: Harness) -> None:
+    victim = some_page(lite)
+    lite.world.tokens.add("outsider-token", type="USER")
+    lite.world.faults.unpublish_at[victim] = lite.world.now - dt.timedelta(days=1)
+    result = lite.collect(access_token="outsider-token")
+    err = errors_of(lite.engine, result.run_id)[victim][0]
+    assert err.kind == "not_found" and "unpublished, deleted" in err.message
+
+
+def test_deleted_page(lite: Harness) -> None:
+    victim = some_page(lite, 5)
+    lite.world.faults.delete_at[victim] = lite.world.now - dt.timedelta(days=1)
+    result = lite.collect()
+    err = errors_of(lite.engine, result.run_id)[victim][0]
+    assert err.kind == "not_found"
+    with transaction(lite.engine) as s:
+        snapped = s.scalar(select(func.count()).select_from(PageSnapshot)
+                           .where(PageSnapshot.run_id == result.run_id))
+    assert snapped == len(lite.world.pages) - 1
+    assert result.pages_failed == 1
+
+
+def test_deleted_post_is_marked_not_removed(lite: Harness) -> None:
+    lite.collect(since=(lite.world.now - dt.timedelta(days=5)).date())
+    with transaction(lite.engine) as s:
+        post = s.scalars(select(Post).order_by(Post.created_time.desc())).first()
+        assert post is not None
+        graph_id = post.graph_id
+    lite.world.advance(days=1)
+    lite.world.faults.delete_post_at[graph_id] = lite.world.now - dt.timedelta(hours=2)
+    result = lite.collect()
+    assert result.status == "ok"
+    with transaction(lite.engine) as s:
+        post = s.scalars(select(Post).where(Post.graph_id == graph_id)).one()
+        assert post.deleted_at is not None
+        assert s.scalar(select(func.count()).select_from(PostSnapshot)
+                        .where(PostSnapshot.post_id == post.id)) >= 1
+
+
+def test_batch_null_items_are_sent_again(lite: Harness) -> None:
+    lite.world.faults.batch_null_rate = 0.3
+    result = lite.collect(max_retries=6)
+    assert result.status == "ok", result.failures
+    assert_store_matches_truth(lite.engine, lite.world)
+
+
+def test_unknown_page_reference_fails_only_that_page(lite: Harness) -> None:
+    with transaction(lite.engine) as s:
+        unit_id = s.scalars(select(Page.unit_id)).first()
+        s.add(Page(ref="no.such.page.here", username="no.such.page.here", unit_id=unit_id,
+                   active=True, created_at=lite.world.now))
+    result = lite.collect()
+    assert result.pages_failed == 1
+    assert result.pages_ok == len(lite.world.pages)
+    assert any(ref == "no.such.page.here" and "not found" in why
+               for ref, why in result.failures)
+
+
+def test_token_expiring_in_the_middle_of_a_run(lite: Harness,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.graph import GraphClient
+
+    original = GraphClient._send
+    calls = {"n": 0}
+
+    def send(self: GraphClient, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:  # after two calls the token stops working
+            lite.world.faults.token_expires_at = lite.world.now - dt.timedelta(minutes=1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GraphClient, "_send", send)
+    result = lite.collect(concurrency=1)
+    assert "token expired on" in (result.message or "")
+    errors = errors_of(lite.engine, result.run_id)
+    assert errors and all(e[0].kind == "token" for e in errors.values())
+    assert result.pages_failed == len(lite.world.pages)
+    # What was read before the expiry is stored and true.
+    assert count(lite.engine, PageSnapshot) > 0
+    assert_store_matches_truth_audience(lite.engine, lite.world)
+    # A new token the next night completes the work.
+    lite.world.faults.token_expires_at = None
+    monkeypatch.setattr(GraphClient, "_send", original)
+    assert lite.collect().status == "ok"
+
+
+def assert_store_matches_truth_audience(engine: Engine, world: World) -> None:
+    by_id = {p.id: g for g, p in pages_by_graph_id(engine).items()}
+    with transaction(engine) as s:
+        for snap in s.scalars(select(PageSnapshot)):
+            truth = world.truth_page(by_id[snap.page_id], at=snap.collected_at)
+            assert snap.followers_count == truth["followers_count"]

@@ -1,0 +1,79 @@
+"""``sandbox serve``: refuses non-loopback hosts, serves a usable Graph API otherwise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from sandbox.cli import sandbox_group
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com"])
+def test_serve_refuses_non_loopback(host: str) -> None:
+    result = CliRunner().invoke(sandbox_group, ["serve", "--host", host, "--port", "0"])
+    assert result.exit_code == 2
+    assert "not a loopback address" in result.output
+
+
+def test_serve_rejects_units_and_pages_together(tmp_path: Path) -> None:
+    units = tmp_path / "u.csv"
+    units.write_text("code,name,level,parent_code,page\n1,x,,,123\n", encoding="utf-8")
+    result = CliRunner().invoke(sandbox_group, ["serve", "--units", str(units), "--pages", "3"])
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_serve_help_mentions_options() -> None:
+    result = CliRunner().invoke(sandbox_group, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--units", "--pages", "--seed", "--latency-ms", "--now"):
+        assert option in result.output
+
+
+def test_serve_runs_until_stopped(tmp_path: Path) -> None:
+    code = "from sandbox.cli import sandbox_group; sandbox_group()"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--port",
+            "0",
+            "--pages",
+            "5",
+            "--now",
+            "2026-10-01T12:00:00",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        token_line = proc.stdout.readline()
+        assert first.startswith("Graph API sandbox listening on http://127.0.0.1:")
+        assert token_line.strip() == "access token: sandbox-token"
+        base = first.rsplit(" ", 1)[1].strip()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                resp = requests.get(
+                    f"{base}/v26.0/me/accounts", params={"access_token": "sandbox-token"}, timeout=5
+                )
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert resp.status_code == 200 and len(resp.json()["data"]) == 5
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
