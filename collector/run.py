@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 BATCH_SIZE = 50
-PAGE_BUDGET_STOP = 95.0  # % of a Page's quota at which we stop calling it this run
+PAGES_PER_SLICE = 200
 
 
 @dataclass
@@ -213,26 +213,29 @@ class Night:
     # -- the run --------------------------------------------------------------------------------
 
     def run(self, targets: list[Target]) -> RunResult:
-        outcomes = {t.page_id: Outcome(t) for t in targets}
-        self._read_audience(outcomes)
-        ready = [o for o in outcomes.values() if o.node is not None and not o.problems]
-        self._probe_metrics(ready)
-        plans = {o.target.page_id: self._plan(o) for o in ready}
-        firsts = self._run_batches(plans)
         pages_ok = pages_failed = 0
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            finished = pool.map(lambda o: self._finish_page(o, plans.get(o.target.page_id, []),
-                                                            firsts), outcomes.values())
-            for count, outcome in enumerate(finished, 1):
-                self._save(outcome)
-                if outcome.problems:
-                    pages_failed += 1
-                    self.failures.extend((outcome.target.ref, p.message)
-                                         for p in outcome.problems)
-                else:
-                    pages_ok += 1
-                if count % 25 == 0:
-                    self.heartbeat()
+        probed = False
+        # Pages go through in slices so memory stays flat however many Pages there are.
+        for start in range(0, len(targets), PAGES_PER_SLICE):
+            outcomes = {t.page_id: Outcome(t) for t in targets[start:start + PAGES_PER_SLICE]}
+            self._read_audience(outcomes)
+            ready = [o for o in outcomes.values() if o.node is not None and not o.problems]
+            if not probed:
+                self._probe_metrics(ready)
+                probed = any(o.has_insights for o in ready)
+            plans = {o.target.page_id: self._plan(o) for o in ready}
+            firsts = self._run_batches(plans)
+            with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+                jobs = [(o, plans.get(o.target.page_id, []), firsts) for o in outcomes.values()]
+                for outcome in pool.map(lambda job: self._finish_page(*job), jobs):
+                    self._save(outcome)
+                    if outcome.problems:
+                        pages_failed += 1
+                        self.failures.extend((outcome.target.ref, p.message)
+                                             for p in outcome.problems)
+                    else:
+                        pages_ok += 1
+            self.heartbeat()
         return self._finish(len(targets), pages_ok, pages_failed)
 
     def _stop(self, problem: Problem) -> None:
