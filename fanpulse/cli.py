@@ -24,6 +24,7 @@ from collector.schedule import next_run, run_forever
 from config.settings import SETTINGS, Settings, SettingsError, load_settings
 from config.units import UnitsFileError, read_units_file
 from config.units_2025 import units_2025_command
+from fanpulse.cmd_query import query_command
 from fanpulse.logs import setup_logging
 from sandbox.cli import sandbox_group
 from storage.db import StoreError, current_revision, ensure_schema, head_revision, make_engine
@@ -191,6 +192,7 @@ def units_import(app: AppContext, file: str, dry_run: bool) -> None:
 
 units_group.add_command(units_2025_command)
 cli.add_command(sandbox_group)
+cli.add_command(query_command)
 
 
 def render_tree(roots: list[TreeNode]) -> Iterator[str]:

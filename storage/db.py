@@ -63,9 +63,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         if parsed.drivername == "postgresql":
             # psycopg 3 is the driver we install; SQLAlchemy's bare default is psycopg2.
-            url = parsed.set(drivername="postgresql+psycopg").render_as_string(
-                hide_password=False
-            )
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        # The recursive views make the planner overestimate row counts, and JIT compilation
+        # then costs more than the query itself.
+        options = parsed.query.get("options", "")
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        if "jit" not in options:
+            parsed = parsed.update_query_dict({"options": f"{options} -c jit=off".strip()})
+        url = parsed.render_as_string(hide_password=False)
     return create_engine(url, **kwargs)
 
 
