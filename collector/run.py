@@ -62,6 +62,7 @@ from storage.runs import (
 )
 from storage.save import (
     mark_posts_deleted,
+    save_follower_history,
     save_page_insights,
     save_page_node,
     save_page_snapshot,
@@ -481,6 +482,11 @@ class Night:
                 save_page_insights(session, [
                     {"page_id": page.id, "collected_at": now, **row}
                     for row in outcome.insights])
+                save_follower_history(session, page.id, [
+                    (row["end_time"].astimezone(self.settings.tz).date(), row["end_time"],
+                     int(row["value"])) for row in outcome.insights
+                    if row["metric"] == "page_follows" and row["period"] == "day"
+                    and row["value"] is not None], self.run_id)
             values: dict[str, Any] = {}
             if outcome.has_insights is not None:
                 values["has_insights"] = outcome.has_insights

@@ -139,6 +139,9 @@ class PageSnapshot(Base):
     followers_count: Mapped[int | None] = mapped_column(BigInteger)
     talking_about_count: Mapped[int | None] = mapped_column(BigInteger)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
+    # "page": read from the Page node; "insights": a past day's followers from the page_follows
+    # insight (backfill or a missed night), likes unknown. A "page" reading always wins.
+    source: Mapped[str] = mapped_column(String(16), default="page", server_default="page")
 
 
 class Post(Base):

@@ -79,8 +79,20 @@ def save_page_snapshot(session: Session, page_id: int, day: dt.date, collected_a
         "fan_count": counts.get("fan_count"),
         "followers_count": counts.get("followers_count"),
         "talking_about_count": counts.get("talking_about_count"),
-        "run_id": run_id,
+        "run_id": run_id, "source": "page",
     }], ["page_id", "day"])
+
+
+def save_follower_history(session: Session, page_id: int, points: Sequence[tuple[dt.date,
+                          dt.datetime, int]], run_id: int | None) -> None:
+    """Past days' followers from the ``page_follows`` insight, as (day, end_time, value).
+
+    Only fills days that have no snapshot: a reading of the Page node is never replaced."""
+    upsert(session, PageSnapshot.__table__, [  # type: ignore[arg-type]
+        {"page_id": page_id, "day": day, "collected_at": end_time, "fan_count": None,
+         "followers_count": value, "talking_about_count": None, "run_id": run_id,
+         "source": "insights"}
+        for day, end_time, value in points], ["page_id", "day"], update_columns=())
 
 
 def save_posts(session: Session, page_id: int, posts: Sequence[dict[str, Any]],

@@ -60,6 +60,10 @@ def assert_store_matches_truth(engine: Engine, world: World) -> None:
         assert snapshots
         for snap in snapshots:
             truth = world.truth_page(by_id[snap.page_id], at=snap.collected_at)
+            if snap.source == "insights":  # followers from page_follows at its end_time
+                assert snap.fan_count is None
+                assert snap.followers_count == truth["followers_count"], snap.day
+                continue
             assert (snap.fan_count, snap.followers_count) == (
                 truth["fan_count"], truth["followers_count"]), snap.day
         latest: dict[int, PostSnapshot] = {}
@@ -105,8 +109,18 @@ def test_backfill_then_nights_equal_ground_truth(harness: Harness) -> None:
             stored = set(s.scalars(select(Post.graph_id).where(
                 Post.page_id == page.id, Post.created_time >= since)))
         assert stored == truth, graph_id
-    # One audience snapshot per Page per night.
-    assert count(engine, PageSnapshot) == 4 * len(pages)
+    # One audience snapshot per Page per night, read from the Page node ...
+    with transaction(engine) as s:
+        read = s.scalar(select(func.count()).select_from(PageSnapshot)
+                        .where(PageSnapshot.source == "page"))
+        history = s.execute(select(PageSnapshot.page_id, func.count()).where(
+            PageSnapshot.source == "insights").group_by(PageSnapshot.page_id)).all()
+        with_insights = s.scalar(select(func.count()).select_from(Page)
+                                 .where(Page.has_insights.is_(True)))
+    assert read == 4 * len(pages)
+    # ... and, for Pages with insights, the backfilled days' followers from page_follows.
+    assert len(history) == with_insights
+    assert all(n >= 15 for _, n in history)
     # Post insights were collected for Pages that have insights.
     assert count(engine, PostInsight) > 0
     with transaction(engine) as s:
@@ -150,6 +164,13 @@ def test_running_the_same_night_twice_changes_nothing(harness: Harness) -> None:
     assert table_state(harness.engine) == before
 
 
+def tonight(engine: Engine) -> int:
+    """Snapshots read from the Page node (not follower history from insights)."""
+    with transaction(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(PageSnapshot)
+                            .where(PageSnapshot.source == "page")) or 0)
+
+
 def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     from collector import run as run_module
@@ -167,10 +188,10 @@ def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
     with pytest.raises(KeyboardInterrupt):
         harness.collect()
     monkeypatch.setattr(run_module.Night, "_save", original)
-    assert count(harness.engine, PageSnapshot) == 10  # whole Pages only
+    assert tonight(harness.engine) == 10  # whole Pages only
     result = harness.collect()
     assert result.status == "ok"
-    assert count(harness.engine, PageSnapshot) == len(pages_by_graph_id(harness.engine))
+    assert tonight(harness.engine) == len(pages_by_graph_id(harness.engine))
     assert_store_matches_truth(harness.engine, harness.world)
     with transaction(harness.engine) as s:
         statuses = [r.status for r in s.scalars(select(CollectionRun).order_by(CollectionRun.id))]
@@ -274,7 +295,7 @@ def test_page_quota_spent_defers_that_page_with_its_wait(lite: Harness) -> None:
         assert err.retry_after_minutes and err.retry_after_minutes > 0
         assert f"retry after {err.retry_after_minutes} min" in err.message
     # Their audience (read through ids=) is still stored.
-    assert count(lite.engine, PageSnapshot) == len(pages_by_graph_id(lite.engine))
+    assert tonight(lite.engine) == len(pages_by_graph_id(lite.engine))
 
 
 def test_token_expiry_mid_run(lite: Harness) -> None:
@@ -334,8 +355,8 @@ def test_deleted_page(lite: Harness) -> None:
     err = errors_of(lite.engine, result.run_id)[victim][0]
     assert err.kind == "not_found"
     with transaction(lite.engine) as s:
-        snapped = s.scalar(select(func.count()).select_from(PageSnapshot)
-                           .where(PageSnapshot.run_id == result.run_id))
+        snapped = s.scalar(select(func.count()).select_from(PageSnapshot).where(
+            PageSnapshot.run_id == result.run_id, PageSnapshot.source == "page"))
     assert snapped == len(lite.world.pages) - 1
     assert result.pages_failed == 1
 
