@@ -258,22 +258,24 @@ def reactions_value(
         data.append(
             {"id": str(person), "name": person_name("reactor", post.id, kind, offset), "type": kind}
         )
+    return _edge_page(ctx, f"{post.id}/reactions", data, keys, (start, end), opts, subfields,
+                      nested, {"total_count": total, "viewer_reaction": "NONE"})
+
+
+def _edge_page(ctx: Ctx, path: str, data: list[dict[str, Any]], keys: list[str],
+               window: tuple[int, int], opts: dict[str, Any],
+               subfields: list[FieldSpec] | None, nested: bool,
+               summary_fields: dict[str, Any]) -> dict[str, Any]:
+    """A page of a post's reactions or comments: data, cursor paging, optional summary."""
     out: dict[str, Any] = {"data": project(data, subfields)}
     params = _link_params(opts)
     if subfields is not None:
         params["fields"] = fields_to_text(subfields)
-    paging = paging_block(
-        ctx,
-        keys,
-        start,
-        end,
-        lambda c: _edge_or_self(ctx, f"{post.id}/reactions", params, c, nested),
-    )
+    paging = paging_block(ctx, keys, window[0], window[1],
+                          lambda c: _edge_or_self(ctx, path, params, c, nested))
     if paging:
         out["paging"] = paging
-    summary = _summary(
-        opts.get("summary_args") or [], {"total_count": total, "viewer_reaction": "NONE"}
-    )
+    summary = _summary(opts.get("summary_args") or [], summary_fields)
     if summary is not None:
         out["summary"] = summary
     return out
@@ -312,26 +314,9 @@ def comments_value(
         item["message"] = _COMMENT_TEXTS[h64("comment", post.id, i) % len(_COMMENT_TEXTS)]
         item["id"] = f"{post.num}_{10**15 + h64('cid', post.id, i) % 10**15}"
         data.append(item)
-    out: dict[str, Any] = {"data": project(data, subfields)}
-    params = _link_params(opts)
-    if subfields is not None:
-        params["fields"] = fields_to_text(subfields)
-    paging = paging_block(
-        ctx,
-        keys,
-        start,
-        end,
-        lambda c: _edge_or_self(ctx, f"{post.id}/comments", params, c, nested),
-    )
-    if paging:
-        out["paging"] = paging
     order = str(opts.get("order") or "ranked")
-    summary = _summary(
-        opts.get("summary_args") or [], {"order": order, "total_count": total, "can_comment": True}
-    )
-    if summary is not None:
-        out["summary"] = summary
-    return out
+    return _edge_page(ctx, f"{post.id}/comments", data, keys, (start, end), opts, subfields,
+                      nested, {"order": order, "total_count": total, "can_comment": True})
 
 
 def _edge_or_self(
