@@ -25,6 +25,7 @@ from config.settings import SETTINGS, Settings, SettingsError, load_settings
 from config.units import UnitsFileError, read_units_file
 from config.units_2025 import units_2025_command
 from fanpulse.cmd_query import query_command
+from fanpulse.cmd_report import report_command
 from fanpulse.logs import setup_logging
 from sandbox.cli import sandbox_group
 from storage.db import StoreError, current_revision, ensure_schema, head_revision, make_engine
@@ -193,6 +194,7 @@ def units_import(app: AppContext, file: str, dry_run: bool) -> None:
 units_group.add_command(units_2025_command)
 cli.add_command(sandbox_group)
 cli.add_command(query_command)
+cli.add_command(report_command)
 
 
 def render_tree(roots: list[TreeNode]) -> Iterator[str]:
@@ -284,7 +286,11 @@ def local_day(day: dt.date | None) -> str:
 
 
 def after_demo(app: AppContext) -> None:
-    """Reports are rendered here once they exist."""
+    """The demo ends with the reports, as staff would open them."""
+    from reports.build import build_reports
+
+    summary = build_reports(app.engine(), app.settings.report_dir)
+    click.echo(f"Reports ({summary.pages_written} pages): {summary.index_path}")
 
 
 # --- collection -----------------------------------------------------------------------------
@@ -418,7 +424,18 @@ def schedule_command(app: AppContext) -> None:
 
 
 def after_collect(app: AppContext) -> None:
-    """Hook run after a scheduled collection (reports re-rendered when asked)."""
+    """After a scheduled collection: re-render the reports when the settings ask for it.
+    A report problem is logged; it never turns a good collection into a failed one."""
+    settings = app.settings
+    if not settings.report_after_collect:
+        return
+    from reports.build import build_reports
+
+    try:
+        summary = build_reports(app.engine(), settings.report_dir)
+        log.info("reports written: %s (%d pages)", summary.index_path, summary.pages_written)
+    except Exception:
+        log.exception("re-rendering the reports after the collection failed")
 
 
 def main() -> None:

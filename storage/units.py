@@ -62,6 +62,10 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime) -> SyncR
     report = SyncReport()
     units = {u.code: u for u in session.scalars(select(Unit))}
     pages = {p.ref: p for p in session.scalars(select(Page))}
+    by_unit: dict[int, list[Page]] = {}
+    for page in pages.values():
+        if page.unit_id is not None and page.active:
+            by_unit.setdefault(page.unit_id, []).append(page)
     seen: set[str] = set()
 
     def log(unit: Unit, change: str, old: str | None, new: str | None) -> None:
@@ -102,7 +106,7 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime) -> SyncR
             if session.is_modified(unit):
                 unit.updated_at = now
 
-        _assign_page(session, unit, row, pages, report, now, log)
+        _assign_page(session, unit, row, pages, by_unit.get(unit.id, []), report, now, log)
 
     for code, unit in units.items():
         if code in seen or not unit.active:
@@ -120,8 +124,11 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime) -> SyncR
 
 
 def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Page],
-                 report: SyncReport, now: dt.datetime, log: ChangeLog) -> None:
-    current = [p for p in pages.values() if p.unit_id == unit.id and p.active]
+                 current: list[Page], report: SyncReport, now: dt.datetime,
+                 log: ChangeLog) -> None:
+    """Give ``unit`` the Page of ``row``; ``current`` are its active Pages before the import."""
+    # A Page may have moved to another unit earlier in this import: look at its live state.
+    current = [p for p in current if p.unit_id == unit.id and p.active]
     wanted = row.page.key if row.page else None
     for page in current:
         if page.ref != wanted:

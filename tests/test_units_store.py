@@ -112,3 +112,19 @@ def test_unit_changes_its_page(engine: Engine) -> None:
         old = s.scalars(select(Page).where(Page.ref == "mttq.vinh")).one()
         new = s.scalars(select(Page).where(Page.ref == "mttq.vinh.moi")).one()
         assert not old.active and new.active and old.unit_id == new.unit_id
+
+
+def test_page_handed_from_one_live_unit_to_another(engine: Engine) -> None:
+    apply(engine, BEFORE, T0)
+    # Ward 101 hands its Page to ward 100 (listed first) and gets none.
+    swapped = BEFORE.replace("100,Phường Nghi Thủy,commune,413,615500000000100",
+                             "100,Phường Nghi Thủy,commune,413,615500000000101")
+    swapped = swapped.replace("101,Phường Hưng Bình,commune,412,615500000000101",
+                              "101,Phường Hưng Bình,commune,412,")
+    apply(engine, swapped, T1)
+    with transaction(engine) as s:
+        ward = s.scalars(select(Unit).where(Unit.code == "100")).one()
+        page = s.scalars(select(Page).where(Page.ref == "615500000000101")).one()
+        assert page.unit_id == ward.id and page.active
+        old = s.scalars(select(Page).where(Page.ref == "615500000000100")).one()
+        assert not old.active

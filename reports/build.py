@@ -1,0 +1,208 @@
+"""Build the report folder: ``index.html``, one page per unit, ``plotly.min.js`` beside them.
+
+:func:`build_reports` is what ``fanpulse report`` and the scheduled job call. It reads the
+store once (:mod:`reports.queries`), computes every unit's numbers (:mod:`reports.metrics`),
+draws the charts (:mod:`reports.figures`) and renders the templates (:mod:`reports.render`).
+Every link in the folder is relative, so it opens offline from ``file://`` and keeps working
+when copied to a shared drive or a USB stick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.offline
+from jinja2 import Environment
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
+
+from reports import figures
+from reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
+from reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator, Headline, UnitMetrics
+from reports.queries import LOCAL_TZ, UnitInfo, load_store
+from reports.render import PLOTLY_FILE, chart_html, environment, generated_text, unit_filename
+
+DEFAULT_DAYS = 90
+LEADERBOARD_SIZE = 10
+
+
+class ReportError(ValueError):
+    """The reports cannot be built as asked (unknown unit, empty store, bad period)."""
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What :func:`build_reports` wrote."""
+
+    index_path: Path
+    pages_written: int  # unit reports plus the index
+    date_from: dt.date
+    date_to: dt.date
+    seconds: float
+
+
+@dataclass
+class _TreeNode:
+    unit: UnitInfo
+    headline: Headline
+    has_page: bool
+    failed: bool
+    silent_days: int | None
+    open: bool
+    children: list[_TreeNode] = field(default_factory=list)
+
+
+def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None = None,
+                  date_from: dt.date | None = None, date_to: dt.date | None = None,
+                  lang: str = "vi", now: dt.datetime | None = None) -> ReportSummary:
+    """Write the reports for every unit (or ``unit_code`` and the units below it).
+
+    The period defaults to the 90 days ending on today's date in Asia/Ho_Chi_Minh (``now``
+    gives "today" and the "generated" stamp; it must be timezone-aware).
+    """
+    began = time.perf_counter()
+    language = Lang(lang)
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ReportError("now must be a timezone-aware datetime")
+    date_to = date_to or now.astimezone(LOCAL_TZ).date()
+    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if date_from > date_to:
+        raise ReportError(f"the period starts ({date_from}) after it ends ({date_to})")
+    # Changes over 90 days need the audience 90 days before the end, plus the carry window.
+    audience_from = min(date_from, date_to - dt.timedelta(days=max(CHANGE_WINDOWS)))
+    data = load_store(engine, date_from, date_to,
+                      audience_from=audience_from - dt.timedelta(days=CARRY_DAYS))
+    if not data.units:
+        raise ReportError("the store has no units yet: run `fanpulse units import FILE` first")
+
+    roots = [u for u in data.units.values() if u.parent_id is None]
+    if unit_code is not None:
+        roots = [u for u in data.units.values() if u.code == unit_code]
+        if not roots:
+            raise ReportError(f"no unit with code {unit_code!r}")
+    scope_ids = {uid for root in roots for uid in data.descendants.get(root.id, [root.id])}
+    scope = [u for u in data.units.values() if u.id in scope_ids]  # parents before children
+
+    taken: set[str] = {"index.html"}
+    files = {unit.id: unit_filename(unit, taken) for unit in scope}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_plotly(out / PLOTLY_FILE)
+
+    calc = Calculator(data)
+    env = environment(language)
+    common: dict[str, Any] = {
+        "date_from": date_from, "date_to": date_to, "generated": generated_text(language, now),
+        "files": files, "plotly_file": PLOTLY_FILE, "latest_run": data.latest_run,
+    }
+    unit_template = env.get_template("unit.html")
+    for unit in scope:
+        metrics = calc.unit(unit.id)
+        text = unit_template.render(
+            m=metrics, ancestors=_ancestors(unit, data.units), charts=_charts(metrics, language),
+            uses_charts=True, last_collected=metrics.last_collected, **common,
+        )
+        (out / files[unit.id]).write_text(text, encoding="utf-8")
+
+    index = out / "index.html"
+    index.write_text(_index_html(env, calc, roots, scope, language, common), encoding="utf-8")
+    return ReportSummary(index, len(scope) + 1, date_from, date_to,
+                         round(time.perf_counter() - began, 2))
+
+
+def _write_plotly(path: Path) -> None:
+    """Plotly's JavaScript, once for the whole folder (about 4.6 MB); rewritten if stale."""
+    bundle = plotly.offline.get_plotlyjs().encode("utf-8")
+    if not path.exists() or path.stat().st_size != len(bundle):
+        path.write_bytes(bundle)
+
+
+def _ancestors(unit: UnitInfo, units: dict[int, UnitInfo]) -> list[UnitInfo]:
+    chain: list[UnitInfo] = []
+    parent_id = unit.parent_id
+    while parent_id is not None and parent_id in units and len(chain) < 50:
+        chain.append(units[parent_id])
+        parent_id = units[parent_id].parent_id
+    return chain[::-1]
+
+
+def _charts(m: UnitMetrics, lang: Lang) -> dict[str, Markup]:
+    charts = {
+        "followers": chart_html(figures.followers_figure(m.series, lang), "c-followers"),
+        "engagement": chart_html(figures.engagement_figure(m.weeks, lang), "c-engagement"),
+        "posts": chart_html(figures.posts_figure(m.weeks, lang), "c-posts"),
+    }
+    if m.top_posts:
+        charts["reactions"] = chart_html(figures.reaction_mix_figure(m.reaction_mix, lang),
+                                         "c-reactions")
+    if any(r.headline.change(30).fraction is not None for r in m.child_rows):
+        charts["children"] = chart_html(figures.children_growth_figure(m.child_rows, lang),
+                                        "c-children")
+    return charts
+
+
+def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo],
+                lang: Lang, common: dict[str, Any]) -> str:
+    data = calc.data
+    nodes: dict[int, _TreeNode] = {}
+    for unit in scope:  # parents come first
+        own = calc.pages_of_unit.get(unit.id, [])
+        active = [p for p in own if p.active]
+        nodes[unit.id] = _TreeNode(
+            unit=unit, headline=calc.headline(calc.subtree_pages(unit.id)),
+            has_page=bool(active), failed=any(p.id in data.errors for p in active),
+            silent_days=calc.silent_days(calc.last_post(active)) if active else None,
+            open=unit.depth == 0 or unit in roots,
+        )
+        parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
+        if parent is not None and unit not in roots:
+            parent.children.append(nodes[unit.id])
+    root_blocks = []
+    for root in roots:
+        pages = calc.subtree_pages(root.id)
+        root_blocks.append({
+            "unit": root, "rollup": calc.headline(pages),
+            "chart": chart_html(figures.followers_figure(calc.series(pages), lang), f"c-{root.id}"),
+        })
+    return env.get_template("index.html").render(
+        roots=root_blocks, tree=[nodes[r.id] for r in roots], boards=_leaderboards(calc, scope),
+        min_followers=MIN_FOLLOWERS_FOR_RANKING, min_posts=MIN_POSTS_FOR_RANKING,
+        uses_charts=True, last_collected=_last_collected(calc, scope), **common,
+    )
+
+
+def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any]]:
+    """Rankings of each unit's own active Page(s): growth, engagement rate, silence."""
+    growth: list[tuple[float, UnitInfo, Any]] = []
+    engaging: list[tuple[float, UnitInfo, Any]] = []
+    silent: list[tuple[float, UnitInfo, Any]] = []
+    for unit in scope:
+        pages = [p for p in calc.pages_of_unit.get(unit.id, []) if p.active]
+        if not pages or not unit.active:
+            continue
+        h = calc.headline(pages)
+        big_enough = (h.followers or 0) >= MIN_FOLLOWERS_FOR_RANKING
+        fraction = h.change(30).fraction
+        if big_enough and fraction is not None:
+            growth.append((fraction, unit, h))
+        rate = h.engagement_rate
+        if big_enough and rate is not None and h.posts >= MIN_POSTS_FOR_RANKING:
+            engaging.append((rate, unit, h))
+        days = calc.silent_days(calc.last_post(pages))
+        silent.append((days if days is not None else 10**6, unit, days))
+    def ranked(items: list[tuple[float, UnitInfo, Any]]) -> list[tuple[UnitInfo, Any]]:
+        items.sort(key=lambda item: (-item[0], sort_key(item[1].name)))
+        return [(unit, value) for _, unit, value in items[:LEADERBOARD_SIZE]]
+
+    return {"growth": ranked(growth), "engaging": ranked(engaging), "silent": ranked(silent)}
+
+
+def _last_collected(calc: Calculator, scope: list[UnitInfo]) -> dt.datetime | None:
+    moments = [calc.data.last_snapshot[p.id][1] for unit in scope
+               for p in calc.pages_of_unit.get(unit.id, []) if p.id in calc.data.last_snapshot]
+    return max(moments) if moments else None

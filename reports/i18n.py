@@ -1,0 +1,255 @@
+"""Labels and number/date formats for the reports: Vietnamese by default, English on request.
+
+Vietnamese readers write thousands with a dot and decimals with a comma (163.180; 1,5%) and
+dates day first (25/11/2026). Plotly follows the same rules through ``separators``; its hover
+texts use the ``,`` format specifier, which Plotly renders with those separators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+
+LANGS = ("vi", "en")
+
+# key: (Vietnamese, English)
+_LABELS: dict[str, tuple[str, str]] = {
+    "title_index": ("Báo cáo Fanpage Mặt trận", "Front Fanpage reports"),
+    "title_unit": ("Báo cáo Fanpage", "Fanpage report"),
+    "period": ("Giai đoạn", "Period"),
+    "generated": ("Lập lúc", "Generated"),
+    "followers": ("Người theo dõi", "Followers"),
+    "likes": ("Lượt thích trang", "Page likes"),
+    "posts": ("Bài viết", "Posts"),
+    "engagement": ("Tương tác", "Engagement"),
+    "engagement_rate": ("Tỷ lệ tương tác", "Engagement rate"),
+    "reactions": ("Cảm xúc", "Reactions"),
+    "comments": ("Bình luận", "Comments"),
+    "shares": ("Chia sẻ", "Shares"),
+    "change_days": ("Thay đổi {n} ngày", "Change over {n} days"),
+    "now": ("hiện tại", "now"),
+    "def_followers": (
+        "Số người theo dõi Trang (followers_count) ở lần thu thập gần nhất của mỗi Trang.",
+        "People following the Page (followers_count) at each Page's latest collection.",
+    ),
+    "def_likes": (
+        "Số lượt thích Trang (fan_count) ở lần thu thập gần nhất của mỗi Trang.",
+        "People who like the Page (fan_count) at each Page's latest collection.",
+    ),
+    "def_change": (
+        "Chênh lệch giữa số mới nhất và số cách đó {n} ngày, chỉ tính các Trang có đủ hai số "
+        "liệu; phần trăm so với số đầu kỳ.",
+        "Latest figure minus the figure {n} days earlier, over the Pages that have both; the "
+        "percentage is against the earlier figure.",
+    ),
+    "def_posts": (
+        "Số bài viết đăng trong giai đoạn (theo ngày giờ Việt Nam).",
+        "Posts published in the period (Vietnam local days).",
+    ),
+    "def_engagement": (
+        "Tương tác = cảm xúc + bình luận + chia sẻ của các bài đăng trong giai đoạn "
+        "(số liệu mới nhất của mỗi bài).",
+        "Engagement = reactions + comments + shares on the posts of the period "
+        "(each post's latest figures).",
+    ),
+    "def_engagement_rate": (
+        "Tỷ lệ tương tác = tương tác trung bình mỗi bài ÷ số người theo dõi hiện tại.",
+        "Engagement rate = engagement per post ÷ current followers.",
+    ),
+    "rollup": ("Toàn đơn vị (Trang của đơn vị và các đơn vị trực thuộc)",
+               "Whole unit (its own Page and every unit below)"),
+    "own_page": ("Trang của đơn vị", "The unit's own Page"),
+    "no_page": ("Đơn vị chưa có Trang", "This unit has no Page"),
+    "pages_count": ("{n} Trang", "{n} Pages"),
+    "trends": ("Xu hướng", "Trends"),
+    "chart_followers": ("Người theo dõi theo ngày", "Followers per day"),
+    "net_change": ("Tăng/giảm trong ngày", "Net change that day"),
+    "net_change_short": ("+/− ngày", "+/− a day"),
+    "chart_engagement": ("Tương tác theo tuần (theo loại)", "Engagement per week, by type"),
+    "chart_posts": ("Bài viết theo tuần", "Posts per week"),
+    "week_of": ("Tuần từ", "Week of"),
+    "gaps_note": (
+        "Ngày không thu thập được số liệu để trống, không tính là 0.",
+        "Days without collected data are left empty, never drawn as 0.",
+    ),
+    "top_posts": ("Bài viết nổi bật trong giai đoạn", "Top posts of the period"),
+    "date": ("Ngày", "Date"),
+    "page": ("Trang", "Page"),
+    "excerpt": ("Nội dung", "Text"),
+    "open_fb": ("Mở trên Facebook", "Open on Facebook"),
+    "deleted": ("đã gỡ", "removed"),
+    "no_text": ("(không có chữ)", "(no text)"),
+    "no_posts": ("Không có bài viết trong giai đoạn.", "No posts in the period."),
+    "reaction_mix": ("Các loại cảm xúc", "Reaction mix"),
+    "reaction_like": ("Thích", "Like"),
+    "reaction_love": ("Yêu thích", "Love"),
+    "reaction_care": ("Thương thương", "Care"),
+    "reaction_haha": ("Haha", "Haha"),
+    "reaction_wow": ("Wow", "Wow"),
+    "reaction_sad": ("Buồn", "Sad"),
+    "reaction_angry": ("Phẫn nộ", "Angry"),
+    "children": ("So sánh các đơn vị trực thuộc", "Units below, compared"),
+    "children_hint": ("Bấm vào tiêu đề cột để sắp xếp.", "Click a column title to sort."),
+    "chart_children_growth": ("Tăng trưởng người theo dõi 30 ngày (%)",
+                              "Follower growth over 30 days (%)"),
+    "unit": ("Đơn vị", "Unit"),
+    "growth_30": ("Tăng 30 ngày", "Growth 30 days"),
+    "last_post": ("Bài gần nhất", "Last post"),
+    "status": ("Tình trạng", "Status"),
+    "coverage": ("Độ phủ và tình trạng thu thập", "Coverage and collection status"),
+    "cov_no_page": ("Đơn vị chưa có Trang", "Units without a Page"),
+    "cov_silent": ("Trang im lặng từ {n} ngày trở lên", "Pages silent for {n} days or more"),
+    "cov_failed": ("Trang thu thập lỗi ở lần chạy gần nhất", "Pages whose last collection failed"),
+    "cov_small": ("Trang chưa đủ lớn để có số liệu Insights",
+                  "Pages too small for Insights"),
+    "none": ("Không có.", "None."),
+    "never_posted": ("chưa đăng bài", "never posted"),
+    "days_silent": ("{n} ngày", "{n} days"),
+    "freshness": ("Độ mới của số liệu", "Data freshness"),
+    "last_success": ("Thu thập thành công gần nhất", "Last successful collection"),
+    "last_run": ("Lần chạy gần nhất", "Latest run"),
+    "no_data": ("Chưa có số liệu.", "No data yet."),
+    "run_ok": ("thành công", "succeeded"),
+    "run_partial": ("một phần Trang bị lỗi", "some Pages failed"),
+    "run_failed": ("thất bại", "failed"),
+    "run_running": ("đang chạy", "running"),
+    "run_interrupted": ("bị gián đoạn", "interrupted"),
+    "pages_ok_failed": ("{ok}/{total} Trang thành công, {failed} lỗi",
+                        "{ok}/{total} Pages collected, {failed} failed"),
+    "err_token": ("mã truy cập hết hạn hoặc không hợp lệ", "access token expired or invalid"),
+    "err_permission": ("không có quyền đọc Trang", "no permission to read the Page"),
+    "err_throttled": ("Facebook yêu cầu chậm lại", "Facebook asked to slow down"),
+    "err_unpublished": ("Trang đã ẩn hoặc ngừng xuất bản", "Page unpublished or hidden"),
+    "err_not_found": ("không tìm thấy Trang", "Page not found"),
+    "err_transient": ("lỗi tạm thời của Facebook", "temporary Facebook error"),
+    "err_metric": ("chỉ số Insights không khả dụng", "Insights metric unavailable"),
+    "err_other": ("lỗi khác", "other error"),
+    "hierarchy": ("Cây đơn vị", "Unit tree"),
+    "province_figures": ("Số liệu toàn tỉnh", "Province figures"),
+    "unit_figures": ("Số liệu toàn đơn vị", "Whole-unit figures"),
+    "leaderboards": ("Bảng xếp hạng (Trang của từng đơn vị)",
+                     "Leaderboards (each unit's own Page)"),
+    "lb_growth": ("Tăng trưởng nhanh nhất (30 ngày)", "Fastest growing (30 days)"),
+    "lb_engaging": ("Tương tác tốt nhất", "Most engaging"),
+    "lb_silent": ("Im lặng lâu nhất", "Silent the longest"),
+    "lb_note": (
+        "Chỉ xét Trang có từ {followers} người theo dõi và (với tương tác) từ {posts} bài viết.",
+        "Only Pages with at least {followers} followers and (for engagement) {posts} posts.",
+    ),
+    "up": ("Lên cấp trên", "Up"),
+    "home": ("Trang tổng hợp", "Overview"),
+    "level_province": ("Tỉnh", "Province"),
+    "level_district": ("Huyện", "District"),
+    "level_commune": ("Xã", "Commune"),
+    "level_residential_area": ("Khu dân cư", "Residential area"),
+    "retired": ("đã giải thể/sáp nhập", "retired"),
+    "silent_badge": ("im lặng", "silent"),
+    "failed_badge": ("lỗi thu thập", "collection failed"),
+    "print": ("In báo cáo", "Print"),
+    "footer": (
+        "Số liệu do fanpulse thu thập từ Facebook Graph API. Giờ Việt Nam (UTC+7).",
+        "Figures collected by fanpulse from the Facebook Graph API. Vietnam time (UTC+7).",
+    ),
+}
+
+# Pages this small are left out of rankings: one new follower would be a big percentage.
+MIN_FOLLOWERS_FOR_RANKING = 100
+MIN_POSTS_FOR_RANKING = 3
+
+
+def sort_key(name: str) -> tuple[str, str]:
+    """Order names the Vietnamese way: tones and marks second, Đ right after D (not after Z)."""
+    base = unicodedata.normalize("NFD", name.casefold()).replace("đ", "d\x7f")
+    letters = "".join(c for c in base if not unicodedata.combining(c))
+    return letters, name
+
+
+@dataclass(frozen=True)
+class Lang:
+    """Labels and formatting for one language."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if self.code not in LANGS:
+            raise ValueError(f"unknown language {self.code!r}: use one of {', '.join(LANGS)}")
+
+    @property
+    def thousands(self) -> str:
+        return "." if self.code == "vi" else ","
+
+    @property
+    def decimal(self) -> str:
+        return "," if self.code == "vi" else "."
+
+    @property
+    def plotly_separators(self) -> str:
+        """Plotly's ``layout.separators``: the decimal mark, then the thousands mark."""
+        return self.decimal + self.thousands
+
+    def t(self, key: str, **values: object) -> str:
+        """The label ``key`` in this language, with ``{name}`` fields filled in."""
+        vi, en = _LABELS[key]
+        text = vi if self.code == "vi" else en
+        return text.format(**values) if values else text
+
+    def level(self, level: str) -> str:
+        key = f"level_{level}"
+        return self.t(key) if key in _LABELS else level
+
+    def error_kind(self, kind: str) -> str:
+        key = f"err_{kind}"
+        return self.t(key) if key in _LABELS else kind
+
+    def run_status(self, status: str) -> str:
+        key = f"run_{status}"
+        return self.t(key) if key in _LABELS else status
+
+    def integer(self, value: int | float | None) -> str:
+        """163180 -> '163.180' (vi) or '163,180' (en); None -> '–'."""
+        if value is None:
+            return "–"
+        return f"{round(value):,}".replace(",", self.thousands)
+
+    def signed(self, value: int | float | None) -> str:
+        """+1.234 / −56 with a real minus sign; None -> '–'."""
+        if value is None:
+            return "–"
+        text = self.integer(abs(value))
+        if round(value) > 0:
+            return "+" + text
+        return "−" + text if round(value) < 0 else text
+
+    def percent(self, fraction: float | None, digits: int = 1, signed: bool = False) -> str:
+        """0.015 -> '1,5%' (vi) or '1.5%' (en)."""
+        if fraction is None:
+            return "–"
+        value = fraction * 100
+        text = f"{abs(value):,.{digits}f}"
+        text = text.replace(",", "\x00").replace(".", self.decimal).replace("\x00", self.thousands)
+        sign = "−" if value < 0 and text.strip("0.,") else ""
+        if signed and value > 0 and text.strip("0.,"):
+            sign = "+"
+        return f"{sign}{text}%"
+
+    def date(self, day: dt.date | None) -> str:
+        """25/11/2026 (vi) or 2026-11-25 (en)."""
+        if day is None:
+            return "–"
+        return day.strftime("%d/%m/%Y") if self.code == "vi" else day.isoformat()
+
+    def datetime(self, moment: dt.datetime | None, tz: dt.tzinfo) -> str:
+        """A moment shown in the reporting time zone: 25/11/2026 02:05."""
+        if moment is None:
+            return "–"
+        local = moment.astimezone(tz)
+        return f"{self.date(local.date())} {local:%H:%M}"
+
+    @property
+    def plotly_date_hover(self) -> str:
+        return "%d/%m/%Y" if self.code == "vi" else "%Y-%m-%d"
+
+    @property
+    def plotly_date_tick(self) -> str:
+        return "%d/%m" if self.code == "vi" else "%b %d"

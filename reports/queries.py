@@ -1,0 +1,233 @@
+"""SQL → plain rows: everything the reports read, in a handful of bulk queries.
+
+The figures are defined once, in the views of migration 0002 (``unit_tree``,
+``unit_descendants``, ``page_daily``, ``post_latest``), so what a report shows is what an
+analyst gets from the same views with ad-hoc SQL. Reports read every unit's data at once
+(a few queries for the whole store, not a few per unit): rendering 482 units must take
+seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, Date, Integer, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
+
+from storage.models import UTCDateTime
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+REACTION_KINDS = ("like", "love", "care", "haha", "wow", "sad", "angry")
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+    depth: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    id: int
+    ref: str
+    name: str | None
+    unit_id: int | None
+    link: str | None
+    active: bool
+    has_insights: bool | None
+
+
+@dataclass(frozen=True)
+class DailyRow:
+    """One ``page_daily`` row: a Page's audience on a day it was collected."""
+
+    page_id: int
+    day: dt.date
+    followers: int | None
+    likes: int | None
+    followers_change: int | None
+    likes_change: int | None
+
+
+@dataclass(frozen=True)
+class PostRow:
+    """One ``post_latest`` row of the period: a post with its latest engagement."""
+
+    post_id: int
+    page_id: int
+    local_day: dt.date
+    created_time: dt.datetime
+    message: str | None
+    permalink_url: str | None
+    reactions: int
+    comments: int
+    shares: int
+    engagement: int
+    reaction_kinds: tuple[int, ...]  # in REACTION_KINDS order
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    status: str
+    pages_total: int
+    pages_ok: int
+    pages_failed: int
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    page_id: int
+    kind: str
+    code: int | None
+    message: str
+
+
+@dataclass
+class StoreData:
+    """Everything a report build needs, read once."""
+
+    audience_from: dt.date  # first audience day loaded (before the period, for 90-day changes)
+    date_from: dt.date  # the period: posts are those published in [date_from, date_to]
+    date_to: dt.date
+    units: dict[int, UnitInfo]
+    descendants: dict[int, list[int]]  # unit id -> unit ids below it, itself included
+    pages: dict[int, PageInfo]
+    daily: dict[int, list[DailyRow]]  # page id -> rows by day
+    posts: list[PostRow]  # posts whose local day is in [date_from, date_to]
+    last_post: dict[int, dt.datetime]  # page id -> newest post ever collected (any period)
+    last_snapshot: dict[int, tuple[dt.date, dt.datetime]]  # page id -> (day, collected_at)
+    latest_run: RunInfo | None
+    last_good_run: RunInfo | None  # latest run that ended ok or partial
+    errors: dict[int, ErrorRow] = field(default_factory=dict)  # of the latest run, by page
+
+
+def _day_params() -> list[BindParameter[dt.date]]:
+    return [bindparam("date_from", type_=Date), bindparam("date_to", type_=Date)]
+
+
+def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
+               audience_from: dt.date | None = None) -> StoreData:
+    """Read units, Pages, run status, the posts of ``[date_from, date_to]`` and the audience
+    of ``[audience_from, date_to]`` (``audience_from`` defaults to ``date_from``)."""
+    audience_from = min(audience_from or date_from, date_from)
+    days = {"date_from": date_from, "date_to": date_to}
+    with engine.connect() as conn:
+        units = {
+            row.unit_id: UnitInfo(row.unit_id, row.code, row.name, row.level, row.parent_id,
+                                  row.depth, bool(row.active))
+            for row in conn.execute(text(
+                "SELECT unit_id, code, name, level, parent_id, depth, active FROM unit_tree "
+                "ORDER BY depth, code"
+            ).columns(active=Boolean))
+        }
+        descendants: dict[int, list[int]] = defaultdict(list)
+        for ancestor_id, unit_id in conn.execute(text(
+            "SELECT ancestor_id, unit_id FROM unit_descendants"
+        )):
+            descendants[ancestor_id].append(unit_id)
+        pages = {
+            row.id: PageInfo(row.id, row.ref, row.name, row.unit_id, row.link, bool(row.active),
+                             row.has_insights)
+            for row in conn.execute(text(
+                "SELECT id, ref, name, unit_id, link, active, has_insights FROM pages ORDER BY id"
+            ).columns(active=Boolean, has_insights=Boolean))
+        }
+        daily: dict[int, list[DailyRow]] = defaultdict(list)
+        for row in conn.execute(text(
+            "SELECT page_id, day, followers, likes, followers_change, likes_change "
+            "FROM page_daily WHERE day BETWEEN :date_from AND :date_to ORDER BY page_id, day"
+        ).bindparams(*_day_params()).columns(day=Date),
+            {"date_from": audience_from, "date_to": date_to},
+        ):
+            daily[row.page_id].append(DailyRow(*row))
+        posts = _load_posts(conn, days)
+        # "Now" is the end of date_to: a report on a past period ignores what came later.
+        until = {"until": end_of_local_day(date_to)}
+        last_post = {
+            page_id: moment for page_id, moment in conn.execute(text(
+                "SELECT page_id, MAX(created_time) AS latest FROM posts "
+                "WHERE created_time < :until GROUP BY page_id"
+            ).bindparams(bindparam("until", type_=UTCDateTime)).columns(latest=UTCDateTime),
+                until)
+        }
+        last_snapshot = {
+            row.page_id: (row.day, row.collected_at) for row in conn.execute(text(
+                "SELECT s.page_id, s.day, s.collected_at FROM page_snapshots s "
+                "JOIN (SELECT page_id, MAX(day) AS day FROM page_snapshots "
+                "      WHERE day <= :date_to GROUP BY page_id) m "
+                "ON m.page_id = s.page_id AND m.day = s.day"
+            ).bindparams(bindparam("date_to", type_=Date))
+             .columns(day=Date, collected_at=UTCDateTime), {"date_to": date_to})
+        }
+        latest_run, last_good_run = _load_runs(conn, until["until"])
+        errors: dict[int, ErrorRow] = {}
+        if latest_run is not None:
+            for row in conn.execute(text(
+                "SELECT page_id, kind, code, message FROM page_errors "
+                "WHERE run_id = :run_id AND page_id IS NOT NULL ORDER BY occurred_at"
+            ).bindparams(bindparam("run_id", type_=Integer)), {"run_id": latest_run.id}):
+                errors[row.page_id] = ErrorRow(*row)
+    return StoreData(audience_from, date_from, date_to, units, dict(descendants), pages,
+                     dict(daily), posts, last_post, last_snapshot, latest_run, last_good_run,
+                     errors)
+
+
+def _load_posts(conn: Connection, days: dict[str, dt.date]) -> list[PostRow]:
+    kinds = ", ".join(f"reactions_{k}" for k in REACTION_KINDS)
+    rows = conn.execute(text(
+        "SELECT post_id, page_id, local_day, created_time, message, permalink_url, "
+        f"reactions, comments, shares, engagement, {kinds}, deleted_at "
+        "FROM post_latest WHERE local_day BETWEEN :date_from AND :date_to "
+        "ORDER BY created_time, post_id"
+    ).bindparams(*_day_params()).columns(local_day=Date, created_time=UTCDateTime,
+                                         deleted_at=UTCDateTime), days)
+    posts = []
+    for row in rows:
+        values = tuple(row)
+        posts.append(PostRow(
+            post_id=row.post_id, page_id=row.page_id, local_day=row.local_day,
+            created_time=row.created_time, message=row.message,
+            permalink_url=row.permalink_url, reactions=row.reactions or 0,
+            comments=row.comments or 0, shares=row.shares or 0,
+            engagement=row.engagement or 0,
+            reaction_kinds=tuple(v or 0 for v in values[10:10 + len(REACTION_KINDS)]),
+            deleted=row.deleted_at is not None,
+        ))
+    return posts
+
+
+def _load_runs(conn: Connection,
+               until: dt.datetime) -> tuple[RunInfo | None, RunInfo | None]:
+    query = (
+        "SELECT id, started_at, finished_at, status, pages_total, pages_ok, pages_failed "
+        "FROM collection_runs WHERE started_at < :until {status} "
+        "ORDER BY started_at DESC, id DESC LIMIT 1"
+    )
+    found = []
+    for status in ("", "AND status IN ('ok', 'partial')"):
+        row = conn.execute(
+            text(query.format(status=status))
+            .bindparams(bindparam("until", type_=UTCDateTime))
+            .columns(started_at=UTCDateTime, finished_at=UTCDateTime),
+            {"until": until},
+        ).first()
+        found.append(RunInfo(*row) if row is not None else None)
+    return found[0], found[1]
+
+
+def end_of_local_day(day: dt.date) -> dt.datetime:
+    """The UTC instant at which the Asia/Ho_Chi_Minh day ``day`` ends."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), LOCAL_TZ).astimezone(dt.UTC)

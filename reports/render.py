@@ -1,0 +1,119 @@
+"""Figures + Jinja2 templates → HTML text.
+
+Templates live in ``reports/templates`` and are rendered with autoescaping on, so every text
+that came from Facebook (post messages, Page names) is shown as text, never run as markup.
+Charts are embedded as ``<div>`` + ``Plotly.newPlot`` snippets; Plotly's JavaScript itself is
+one ``plotly.min.js`` file beside the reports, linked relatively, so the folder works offline
+from ``file://`` and when copied elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import plotly.graph_objects as go
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from reports.figures import CONFIG
+from reports.i18n import Lang
+from reports.queries import LOCAL_TZ, UnitInfo
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PLOTLY_FILE = "plotly.min.js"
+EXCERPT_CHARS = 180
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+_FACEBOOK_HOSTS = ("facebook.com", "fb.com", "fb.watch")
+# Secrets that Graph URLs carry in their query strings (style.md 9). The collector redacts
+# before storing; reports redact again, as a second lock on the same door.
+_SECRET = re.compile(r"(access_token|appsecret_proof|client_secret|fb_exchange_token)=[^&\s\"']*",
+                     re.IGNORECASE)
+
+
+def environment(lang: Lang) -> Environment:
+    """The Jinja2 environment for one language: autoescape on, formatting filters."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(t=lang.t, lang=lang)
+    env.filters.update(
+        num=lang.integer,
+        signed=lang.signed,
+        pct=lambda v, signed=False: lang.percent(v, signed=signed),
+        rate=lambda v: lang.percent(v, digits=2),
+        date=lang.date,
+        when=lambda m: lang.datetime(m, LOCAL_TZ),
+        when_day=lambda m: lang.date(m.astimezone(LOCAL_TZ).date()),
+        level=lang.level,
+        error_kind=lang.error_kind,
+        run_status=lang.run_status,
+        excerpt=excerpt,
+        redact=redact,
+        fb_url=facebook_url,
+    )
+    return env
+
+
+def chart_html(fig: go.Figure, div_id: str) -> Markup:
+    """One chart as a ``<div>`` and its ``Plotly.newPlot`` call (no library, no full page)."""
+    height = fig.layout.height or 320
+    snippet = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                          config=CONFIG, default_width="100%", default_height=f"{height}px",
+                          validate=False)
+    # Plotly escapes <, > and / inside its JSON, so the snippet cannot close the script early.
+    return Markup(snippet)  # noqa: S704
+
+
+def unit_filename(unit: UnitInfo, taken: set[str]) -> str:
+    """``u-<code>.html``, made safe for every file system and unique within ``taken``."""
+    base = "u-" + (_SAFE_NAME.sub("-", unit.code).strip("-") or str(unit.id))
+    name = f"{base}.html"
+    if name.lower() in taken:
+        name = f"{base}-{unit.id}.html"
+    taken.add(name.lower())
+    return name
+
+
+def excerpt(message: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a post's text on one line, cut at a word boundary."""
+    if not message:
+        return ""
+    text = " ".join(message.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def redact(text: str | None) -> str:
+    """``text`` without any secret a Graph URL may have left in it."""
+    return _SECRET.sub("[…]", text or "")
+
+
+def facebook_url(url: str | None) -> str | None:
+    """``url`` if it is an https link to Facebook, else None (never a ``javascript:`` link)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http"):
+        return None
+    if not any(host == h or host.endswith("." + h) for h in _FACEBOOK_HOSTS):
+        return None
+    return url
+
+
+def render(env: Environment, template: str, **context: Any) -> str:
+    return env.get_template(template).render(**context)
+
+
+def generated_text(lang: Lang, now: dt.datetime) -> str:
+    return lang.datetime(now, LOCAL_TZ)

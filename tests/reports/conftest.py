@@ -1,0 +1,124 @@
+"""Fixtures for the report tests: a small synthetic store with a few hostile rows added."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Engine
+
+from reports.build import ReportSummary, build_reports
+from storage.db import ensure_schema, make_engine, transaction
+from storage.models import CollectionRun, Page, PageError, Post, PostSnapshot, Unit
+from storage.synthetic import fill_synthetic
+from tests.conftest import PG_URL, postgres_unavailable
+
+END = dt.date(2026, 11, 25)
+NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)  # 12:00 in Vietnam
+XSS_MESSAGE = "<script>alert(1)</script>"
+XSS_PAGE_NAME = "<img src=x onerror=alert(2)> & \"Trang\""
+LEAKED_TOKEN = "EAABsecretTOKEN123"
+
+
+def seed_store(engine: Engine) -> None:
+    """60 Pages over 150 days, plus the rows the tests look for."""
+    fill_synthetic(engine, n_pages=60, days=150, end_day=END, seed=5)
+    created = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    seen = dt.datetime(2026, 11, 20, 19, 5, tzinfo=dt.UTC)
+    with transaction(engine) as s:
+        province_page = s.scalars(
+            select(Page).join(Unit, Page.unit_id == Unit.id).where(Unit.parent_id.is_(None))
+        ).one()
+        # A post whose text is markup, with the period's biggest engagement: it must show as text.
+        hostile = Post(graph_id="hostile_1", page_id=province_page.id, created_time=created,
+                       message=XSS_MESSAGE, permalink_url="javascript:alert(3)",
+                       first_seen_at=seen, last_seen_at=seen)
+        s.add(hostile)
+        s.flush()
+        s.add(PostSnapshot(post_id=hostile.id, day=dt.date(2026, 11, 21), collected_at=seen,
+                           reactions=900_000, comments=5, shares=7, reactions_like=900_000))
+        commune_page = s.scalars(
+            select(Page).join(Unit, Page.unit_id == Unit.id)
+            .where(Unit.level == "commune").order_by(Page.id)
+        ).first()
+        assert commune_page is not None
+        commune_page.name = XSS_PAGE_NAME
+        commune_page.has_insights = False
+        latest = s.scalars(select(CollectionRun).order_by(CollectionRun.started_at.desc())).first()
+        assert latest is not None
+        s.add(PageError(run_id=latest.id, page_id=commune_page.id, occurred_at=latest.started_at,
+                        kind="token", code=190, message=(
+                            "GET https://graph.facebook.com/v26.0/1?access_token="
+                            f"{LEAKED_TOKEN} failed")))
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The seeded store on SQLite and PostgreSQL, shared by a module's read-only tests."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}")
+        ensure_schema(engine)
+        seed_store(engine)
+        yield engine
+        engine.dispose()
+        return
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"fp_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        ensure_schema(engine)
+        seed_store(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass(frozen=True)
+class BuiltReports:
+    root: Path  # the temporary folder holding the store and the reports
+    out: Path
+    db_url: str
+    summary: ReportSummary
+
+    def html_files(self) -> list[Path]:
+        return sorted(self.out.glob("*.html"))
+
+    def unit_file(self, engine: Engine, level: str) -> Path:
+        with engine.connect() as conn:
+            code = conn.execute(select(func.min(Unit.code)).where(Unit.level == level)).scalar_one()
+        return self.out / f"u-{code}.html"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltReports]:
+    """Reports built once (SQLite) for the tests that only read the output."""
+    root = tmp_path_factory.mktemp("built")
+    url = f"sqlite:///{root / 'store.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    seed_store(engine)
+    summary = build_reports(engine, root / "reports", now=NOW)
+    engine.dispose()
+    yield BuiltReports(root, root / "reports", url, summary)
+
+
+@pytest.fixture
+def built_engine(built: BuiltReports) -> Iterator[Engine]:
+    engine = make_engine(built.db_url)
+    yield engine
+    engine.dispose()
