@@ -8,8 +8,10 @@ run per night and the Page errors behind every gap.
 
 It exists for reports, benchmarks and tests, never for production stores. Everything is drawn
 from ``random.Random`` generators seeded with ``(seed, page ref)``, so the same arguments give
-the same rows. Rows go in by bulk, one transaction per chunk of 20,000, so 5,000 Pages x 365
-days (1.8 million audience snapshots) takes a minute or two, not an hour.
+the same rows. Rows go in by bulk, one transaction per chunk of 20,000: the Nghệ An file (482
+Pages) x 365 days takes about 15 s; 5,000 Pages x 365 days (1.8 million audience snapshots,
+3.6 million rows in all) about 2 minutes of CPU (3.3 minutes on a busy 2-core machine) on SQLite
+or PostgreSQL.
 """
 
 from __future__ import annotations
