@@ -290,7 +290,7 @@ def after_demo(app: AppContext) -> None:
     from reports.build import build_reports
 
     summary = build_reports(app.engine(), app.settings.report_dir)
-    click.echo(f"Reports ({summary.pages_written} pages): {summary.index_path}")
+    click.echo(f"Reports ({summary.pages_written} pages): {Path(summary.index_path).resolve()}")
 
 
 # --- collection -----------------------------------------------------------------------------

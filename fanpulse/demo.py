@@ -41,9 +41,10 @@ class DemoSummary:
 
 
 def demo_clock_start(nights: int, today: dt.date | None = None) -> dt.datetime:
-    """The first simulated night: 02:00 in Vietnam (19:00 UTC the day before), ``nights`` ago."""
+    """The backfill night: 02:00 in Vietnam (19:00 UTC the day before), so that the last of
+    the ``nights`` that follow is the one that has just passed (never in the future)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    return dt.datetime.combine(today - dt.timedelta(days=nights), dt.time(19, 0), dt.UTC)
+    return dt.datetime.combine(today - dt.timedelta(days=nights + 1), dt.time(19, 0), dt.UTC)
 
 
 def run_demo(settings: Settings, engine: Engine, units_path: str | Path, *, nights: int = 7,
