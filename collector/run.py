@@ -76,6 +76,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 BATCH_SIZE = 50
 PAGES_PER_SLICE = 200
+PAGE_USAGE_STOP = 95.0  # % of a Page's budget (usage headers) at which we leave it for later
+APP_USAGE_SLOW = 90.0  # % of the app's budget at which we pause between batches
 
 
 @dataclass
@@ -296,7 +298,8 @@ class Night:
     def _probe_metrics(self, ready: list[Outcome]) -> None:
         """One cheap call per list finds out whether Meta retired a metric; only then is each
         metric asked alone. A retired metric is dropped with a warning, never failing others."""
-        sample = next((o for o in ready if o.has_insights), None)
+        sample = next((o for o in ready if o.has_insights and self.client.usage.page(
+            o.target.graph_id or o.target.key).percent < PAGE_USAGE_STOP), None)
         if sample is None or self.stop_reason:
             return
         graph_id = sample.target.graph_id or sample.target.key
@@ -367,6 +370,16 @@ class Night:
     def _plan(self, outcome: Outcome) -> list[tuple[str, BatchItem]]:
         target = outcome.target
         graph_id = target.graph_id or target.key
+        usage = self.client.usage.page(graph_id)
+        if usage.percent >= PAGE_USAGE_STOP:
+            # Meta's headers say this Page's budget is (nearly) spent: calling now would only
+            # extend the penalty. Its audience is in; the rest waits for the next run.
+            wait = f" (regain in {usage.regain_minutes} min)" if usage.regain_minutes else ""
+            outcome.problems.append(Problem(
+                "throttled", f"quota (Page): Meta reports {usage.percent:.0f}% of this Page's "
+                f"call budget used{wait}; posts and insights left for the next run",
+                retry_after=usage.regain_minutes or None))
+            return []
         since = self._posts_since(target)
         outcome.posts_since = since
         metrics = self.post_metrics if outcome.has_insights else []
@@ -390,6 +403,7 @@ class Night:
         def send(group: list[BatchItem]) -> list[tuple[BatchItem, Any]]:
             if self.stop_reason:
                 return []
+            self._slow_down_for_app_usage()
             try:
                 return list(zip(group, self.client.batch(group), strict=True))
             except GraphError as exc:  # the whole batch failed even after retries
@@ -406,6 +420,15 @@ class Night:
                             isinstance(answer, ThrottledError) and answer.app_wide):
                         self._stop(Problem.from_error(answer))
         return answers
+
+    def _slow_down_for_app_usage(self) -> None:
+        """As the app's usage nears Meta's limit, pause before the next batch (bounded)."""
+        percent = self.client.usage.app_percent
+        if percent < APP_USAGE_SLOW:
+            return
+        pause = min(self.settings.max_wait_seconds, 5.0 * (percent - APP_USAGE_SLOW + 1))
+        log.warning("app usage at %.0f%% of Meta's limit: pausing %.0f s", percent, pause)
+        self.client.sleep(pause)
 
     # -- per Page follow-up ---------------------------------------------------------------------
 

@@ -285,17 +285,37 @@ def test_each_throttling_code(lite: Harness, code: int) -> None:
 
 
 def test_page_quota_spent_defers_that_page_with_its_wait(lite: Harness) -> None:
-    lite.world.faults.quota_calls_per_page = 1  # the ids= call spends it
+    lite.world.faults.quota_calls_per_page = 2  # the ids= call and one more
     result = lite.collect(max_wait_seconds=5)
     errs = errors_of(lite.engine, result.run_id)
     assert errs, "Pages over quota must be reported"
     for page_errors in errs.values():
         err = page_errors[0]
-        assert err.kind == "throttled" and err.code == 80001
-        assert err.retry_after_minutes and err.retry_after_minutes > 0
-        assert f"retry after {err.retry_after_minutes} min" in err.message
+        assert err.kind == "throttled" and "quota (Page" in err.message
+        if err.code == 80001:  # Meta refused a call and said how long to wait
+            assert err.retry_after_minutes and err.retry_after_minutes > 0
+            assert f"retry after {err.retry_after_minutes} min" in err.message
     # Their audience (read through ids=) is still stored.
     assert tonight(lite.engine) == len(pages_by_graph_id(lite.engine))
+
+
+def test_usage_headers_stop_calls_before_meta_refuses(lite: Harness) -> None:
+    lite.world.faults.quota_calls_per_page = 1  # the ids= call spends the whole budget
+    result = lite.collect()
+    errs = errors_of(lite.engine, result.run_id)
+    assert len(errs) == len(lite.world.pages)
+    messages = [e[0].message for e in errs.values()]
+    assert all("Meta reports 100% of this Page's call budget used (regain in 1440 min)" in m
+               for m in messages), messages
+    assert lite.server.stats.throttled == 0  # no call was sent only to be refused
+
+
+def test_app_usage_near_the_limit_slows_down(lite: Harness) -> None:
+    lite.world.faults.app_quota_calls = 1  # the first call reports the app's budget spent
+    result = lite.collect(max_wait_seconds=5)
+    assert lite.sleeps and max(lite.sleeps) <= 5, "pause as the app nears its limit"
+    # Meta then refuses the app (code 4): the run stops calling and says why.
+    assert "quota (app, code 4)" in (result.message or "")
 
 
 def test_token_expiry_mid_run(lite: Harness) -> None:
