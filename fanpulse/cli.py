@@ -309,10 +309,17 @@ def print_run(result: RunResult) -> None:
     )
     if result.message:
         click.echo(f"Note: {result.message}")
-    for ref, reason in result.failures[:50]:
-        click.echo(f"  {ref}: {reason}")
-    if len(result.failures) > 50:
-        click.echo(f"  ... and {len(result.failures) - 50} more (fanpulse status)")
+    by_reason: dict[str, list[str]] = {}
+    for ref, reason in result.failures:
+        by_reason.setdefault(reason, []).append(ref)
+    for reason, refs in sorted(by_reason.items(), key=lambda item: -len(item[1]))[:30]:
+        if len(refs) == 1:
+            click.echo(f"  {refs[0]}: {reason}")
+        else:
+            shown = ", ".join(refs[:3]) + (", ..." if len(refs) > 3 else "")
+            click.echo(f"  {len(refs)} Pages ({shown}): {reason}")
+    if len(by_reason) > 30:
+        click.echo(f"  ... and {len(by_reason) - 30} more reasons (fanpulse status)")
 
 
 def parse_day(text: str) -> dt.date:
@@ -385,9 +392,16 @@ def status_command(app: AppContext, runs: int) -> None:
     failures = run_failures(engine, last.id)
     if failures:
         click.echo(f"\nPages with problems in run {last.id}:")
+        groups: dict[str, list[str]] = {}
         for failure in failures:
             unit = f"{failure.unit_code} {failure.unit_name}" if failure.unit_code else "-"
-            click.echo(f"  {unit} ({failure.page_ref}): {failure.message}")
+            groups.setdefault(failure.message, []).append(f"{unit} ({failure.page_ref})")
+        for message, pages in groups.items():
+            if len(pages) > 10:  # one cause for many Pages (a token, the app's quota)
+                click.echo(f"  {len(pages)} Pages, e.g. {'; '.join(pages[:3])}: {message}")
+            else:
+                for page in pages:
+                    click.echo(f"  {page}: {message}")
     elif last.status in ("ok", "running"):
         click.echo(f"\nRun {last.id}: no Page failed.")
 

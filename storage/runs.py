@@ -116,7 +116,7 @@ class FailedPage:
 def recent_runs(engine: Engine, limit: int = 10) -> list[CollectionRun]:
     with transaction(engine) as session:
         return list(session.scalars(
-            select(CollectionRun).order_by(desc(CollectionRun.started_at), desc(CollectionRun.id))
+            select(CollectionRun).order_by(desc(CollectionRun.id))
             .limit(limit)))
 
 

@@ -451,3 +451,24 @@ def assert_store_matches_truth_audience(engine: Engine, world: World) -> None:
         for snap in s.scalars(select(PageSnapshot)):
             truth = world.truth_page(by_id[snap.page_id], at=snap.collected_at)
             assert snap.followers_count == truth["followers_count"]
+
+
+def test_status_tells_the_morning_reader_what_failed(lite: Harness) -> None:
+    from click.testing import CliRunner
+
+    from fanpulse.cli import cli
+
+    lite.collect()
+    victim = some_page(lite)
+    lite.world.faults.delete_at[victim] = lite.world.now
+    lite.world.advance(days=1)
+    lite.collect()
+    url = lite.engine.url.render_as_string(hide_password=False)
+    out = CliRunner().invoke(cli, ["--database-url", url, "status"]).output
+    assert "partial" in out and "ok" in out
+    assert f"({victim}): Page not found" in out and "last collected" in out
+    lite.world.faults.token_expires_at = lite.world.now - dt.timedelta(hours=1)
+    lite.world.advance(days=1)
+    lite.collect()
+    out = CliRunner().invoke(cli, ["--database-url", url, "status"]).output
+    assert f"{len(lite.world.pages)} Pages, e.g." in out and "token expired on" in out
