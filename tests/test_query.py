@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fanpulse.cli import cli
@@ -35,7 +34,7 @@ from storage.query import (
     run_query,
     run_saved,
 )
-from tests.conftest import PG_URL, postgres_unavailable
+from tests.conftest import postgres_schema
 from tests.test_views import add_small_store
 
 TODAY = dt.date(2026, 11, 4)  # the day after the small store's last snapshot
@@ -340,25 +339,14 @@ SAME_ROWS_PARAMS: dict[str, list[dict[str, str]]] = {
 @pytest.fixture
 def both_stores(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """The same small store on SQLite and on PostgreSQL (skipped without PostgreSQL)."""
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"fp_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    urls = (f"sqlite:///{tmp_path / 'same.db'}", f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
+    with postgres_schema() as pg_url:
+        urls = (f"sqlite:///{tmp_path / 'same.db'}", pg_url)
         for url in urls:
             engine = make_engine(url)
             ensure_schema(engine)
             add_small_store(engine)
             engine.dispose()
         yield urls
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.postgres

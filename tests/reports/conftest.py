@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from reports.build import ReportSummary, build_reports
 from storage.db import ensure_schema, make_engine, transaction
 from storage.models import CollectionRun, Page, PageError, Post, PostSnapshot, Unit
 from storage.synthetic import fill_synthetic
-from tests.conftest import PG_URL, postgres_unavailable
+from tests.conftest import postgres_schema
 
 END = dt.date(2026, 11, 25)
 NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)  # 12:00 in Vietnam
@@ -69,23 +68,14 @@ def store(request: pytest.FixtureRequest,
         yield engine
         engine.dispose()
         return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"fp_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        ensure_schema(engine)
-        seed_store(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine)
+            seed_store(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @dataclass(frozen=True)
