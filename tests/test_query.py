@@ -514,3 +514,24 @@ def test_communes_growth_fell_agrees_with_unit_daily(engine: Engine, db_url: str
         found = run_saved(db_url, SAVED["communes_growth_fell"], {"month": month}, today=TODAY)
         assert [(r[0], r[3], r[4], r[5]) for r in found.rows] == expected
         assert expected, "the synthetic data should have communes whose growth fell"
+
+
+def test_unit_rollup_equals_unit_daily_on_synthetic_data(engine: Engine) -> None:
+    from storage.synthetic import fill_synthetic
+
+    fill_synthetic(engine, n_pages=40, days=60, end_day=dt.date(2026, 11, 25), seed=11)
+    url = engine.url.render_as_string(hide_password=False)
+    columns = ("day, pages_reporting, followers, followers_change, likes, likes_change, posts, "
+               "reactions, comments, shares, engagement")
+    with engine.connect() as conn:
+        units = [c for (c,) in conn.execute(text(
+            "SELECT code FROM units WHERE level IN ('province', 'district') ORDER BY code"))]
+    assert len(units) > 2
+    for code in units:
+        for start in ("2026-10-01", "2026-11-20"):
+            got = saved(url, "unit_rollup", unit=code, **{"from": start, "to": "2026-11-25"})
+            view = run_query(url, f"SELECT {columns} FROM unit_daily WHERE code = :unit "
+                                  "AND day >= :f AND day <= :t ORDER BY day",
+                             {"unit": code, "f": start, "t": "2026-11-25"})
+            assert got.rows == view.rows, (code, start)
+            assert got.rows
