@@ -4,6 +4,7 @@ every failure must leave the other Pages collected and the failure recorded."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -472,3 +473,37 @@ def test_status_tells_the_morning_reader_what_failed(lite: Harness) -> None:
     lite.collect()
     out = CliRunner().invoke(cli, ["--database-url", url, "status"]).output
     assert f"{len(lite.world.pages)} Pages, e.g." in out and "token expired on" in out
+
+
+def test_the_token_never_reaches_the_store_or_the_logs(
+        lite: Harness, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from fanpulse.logs import setup_logging
+
+    secret = "EAAGsecretTOKENvalue123"
+    lite.world.tokens.add(secret)
+    lite.world.faults.transient_5xx_rate = 0.2
+    lite.world.faults.timeout_rate = 0.05
+    lite.world.faults.timeout_seconds = 1.0
+    # The command line's logging, at its most talkative, even with urllib3's URL logging on.
+    setup_logging("DEBUG", [secret])
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level("DEBUG"):
+            lite.collect(access_token=secret, request_timeout=0.5, max_retries=1)
+            lite.world.faults.token_expires_at = lite.world.now - dt.timedelta(hours=1)
+            lite.collect(access_token=secret)
+    finally:
+        setup_logging("WARNING")
+    printed = capsys.readouterr().err
+    assert "urllib3" in printed and "REDACTED" in printed
+    assert secret not in printed
+    # Our own messages never carry it, whatever handler a library user installs.
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("urllib3")]
+    assert ours and not any(secret in m for m in ours)
+    lite.engine.dispose()
+    database = Path(str(lite.engine.url.database))
+    for path in [database, *database.parent.glob(database.name + "-wal")]:
+        assert secret.encode() not in path.read_bytes()
