@@ -7,8 +7,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from collector.errors import InvalidRequest
-from collector.graph import GraphClient
 from collector.timeutil import parse_graph_time
 
 log = logging.getLogger(__name__)
@@ -33,33 +31,17 @@ def insight_values(body: Any) -> list[dict[str, Any]]:
         for point in metric.get("values") or []:
             if not isinstance(point, dict) or "end_time" not in point:
                 continue
-            value = point.get("value")
             rows.append({
                 "metric": str(metric.get("name")),
                 "period": str(metric.get("period", "day")),
                 "end_time": parse_graph_time(point["end_time"]),
-                "value": float(value) if isinstance(value, int | float) else None,
-                "value_json": value if isinstance(value, dict) else None,
+                **value_columns(point.get("value")),
             })
     return rows
 
 
 def value_columns(value: Any) -> dict[str, Any]:
+    """An insight value as stored: a number in ``value``, an object (by type) in ``value_json``."""
     return {"value": float(value) if isinstance(value, int | float) else None,
             "value_json": value if isinstance(value, dict) else None}
 
-
-def probe_metrics(client: GraphClient, path: str, metrics: Sequence[str],
-                  extra: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
-    """Find which metrics Graph still accepts: one bad metric fails a whole request, so each
-    is asked alone. Returns (valid, retired). Costs one call per metric, once per run."""
-    valid, retired = [], []
-    for metric in metrics:
-        try:
-            client.get(path, {"metric": metric, **(extra or {})})
-            valid.append(metric)
-        except InvalidRequest as exc:
-            if not exc.bad_metric:
-                raise
-            retired.append(metric)
-    return valid, retired

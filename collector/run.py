@@ -38,6 +38,7 @@ from collector.insights import (
     MIN_FANS_FOR_INSIGHTS,
     insight_values,
     insights_params,
+    value_columns,
 )
 from collector.posts import (
     POSTS_EDGE,
@@ -469,7 +470,7 @@ class Night:
                     outcome.posts_complete = True
                 else:
                     outcome.insights.extend(insight_values(answer))
-                    outcome.insights_until = date_of(item.params["until"])
+                    outcome.insights_until = dt.date.fromisoformat(item.params["until"])
             except GraphError as exc:
                 self._note_error(outcome, exc)
         return outcome
@@ -495,8 +496,7 @@ class Night:
                 save_post_insights(session, [
                     {"post_id": ids[str(p["id"])], "metric": metric, "period": period,
                      "day": self.day, "collected_at": now,
-                     "value": float(v) if isinstance(v, int | float) else None,
-                     "value_json": v if isinstance(v, dict) else None}
+                     **value_columns(v)}
                     for p in outcome.posts for metric, period, v in post_insight_values(p)])
             if outcome.posts_complete and outcome.posts_since is not None:
                 mark_posts_deleted(session, page.id, {str(p["id"]) for p in outcome.posts},
@@ -543,8 +543,4 @@ class Night:
                    api_version=self.client.served_version, message=message)
         return RunResult(self.run_id, status, total, ok, failed, calls,
                          self.client.served_version, message, self.failures)
-
-
-def date_of(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
 

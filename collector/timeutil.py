@@ -10,10 +10,6 @@ def parse_graph_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").astimezone(dt.UTC)
 
 
-def unix(moment: dt.datetime) -> str:
-    return str(int(moment.timestamp()))
-
-
 def day_windows(start: dt.date, end: dt.date, max_days: int = 90) -> list[tuple[dt.date, dt.date]]:
     """Split [start, end) into windows of at most ``max_days`` (insights allow 90 at a time)."""
     windows = []

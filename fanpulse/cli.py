@@ -25,7 +25,7 @@ from config.settings import SETTINGS, Settings, SettingsError, load_settings
 from config.units import UnitsFileError, read_units_file
 from config.units_2025 import units_2025_command
 from fanpulse.cmd_query import query_command
-from fanpulse.cmd_report import report_command
+from fanpulse.cmd_report import parse_day, report_command
 from fanpulse.logs import setup_logging
 from sandbox.cli import sandbox_group
 from storage.db import StoreError, current_revision, ensure_schema, head_revision, make_engine
@@ -322,15 +322,6 @@ def print_run(result: RunResult) -> None:
         click.echo(f"  ... and {len(by_reason) - 30} more reasons (fanpulse status)")
 
 
-def parse_day(text: str) -> dt.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise click.BadParameter(f"{text!r} is not a date (use 2026-11-25 or 25/11/2026)")
-
-
 def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:
     settings = app.settings
     engine = app.engine()
@@ -350,17 +341,16 @@ class CollectRefused(click.ClickException):
 
 
 @cli.command("collect")
-@click.option("--since", "since_text", metavar="DATE",
+@click.option("--since", metavar="DATE", callback=parse_day,
               help="Backfill: also fetch posts and insights back to DATE (at most 2 years).")
 @pass_app
 @friendly_errors
-def collect_command(app: AppContext, since_text: str | None) -> None:
+def collect_command(app: AppContext, since: dt.date | None) -> None:
     """Collect every active Page once (what the nightly job runs).
 
     Exit code 0 when every Page or some Pages were collected (problems are listed and kept
     for `fanpulse status`), 1 when the run failed as a whole or another run is in progress.
     """
-    since = parse_day(since_text) if since_text else None
     setup_logging(app.settings.log_level, [app.settings.access_token, app.settings.app_secret])
     result = run_collection(app, since, "manual")
     print_run(result)
