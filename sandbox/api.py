@@ -1,9 +1,12 @@
 """The Graph API itself, independent of HTTP: one call in, status + headers + JSON body out.
 
 Order of a call, as on Facebook: version → token (190, appsecret_proof) → app quota (code 4)
-→ object lookup (100/33, 803) → per-Page BUC quota (80001; 32 for user tokens) → injected
-faults → the handler (fields, permissions 10/200, limits, insights...). Throttled and failed
-calls still count against the quotas. Batch items go through the same path one by one.
+→ features this app may not use (ids=, aliases, date_format, method, callback: #100) → object
+lookup (100/33, 803) → per-Page BUC quota (80001; 32 for user tokens) → injected faults → the
+handler (fields, Page-token and role rules 190/2069032, 10, 200, limits, insights...).
+Throttled and failed calls still count against the quotas. A batch authenticates its own
+``access_token`` first; its items then go through the same path one by one, each with its own
+token when it names one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from . import errors, versions
+from . import errors, legacy, versions
 from .context import Ctx
 from .errors import GraphError
 from .faults import THROTTLE_CODES
@@ -27,6 +30,10 @@ from .world import World
 
 MAX_BATCH = 50
 _PAGE_SCOPED_TOKENS = ("PAGE", "SYSTEM_USER")
+# Never written to the request log: tokens and what proves them.
+SECRET_PARAMS = frozenset(
+    {"access_token", "appsecret_proof", "input_token", "fb_exchange_token", "client_secret"}
+)
 
 
 def dumps(obj: Any) -> str:
@@ -43,6 +50,7 @@ class CallResult:
     kind: str
     page_ids: list[str] = field(default_factory=list)
     error: GraphError | None = None
+    jsonp: str | None = None  # a legacy app's callback= name: the server wraps the body
 
 
 def _first_values(items: list[tuple[str, str]]) -> dict[str, str]:
@@ -108,8 +116,9 @@ class GraphApp:
         query_items: list[tuple[str, str]],
         auth_header: str | None = None,
         default_version: str | None = None,
+        in_batch: bool = False,
     ) -> CallResult:
-        """One Graph call (a plain request or one batch item)."""
+        """One Graph call (a plain request or, with ``in_batch``, one batch item)."""
         world = self.world
         now = world.now
         now_ts = now.timestamp()
@@ -132,8 +141,9 @@ class GraphApp:
             )
             if app_throttled:
                 raise errors.throttled(4)
-            if method != "GET":
-                raise errors.unsupported_request(method.lower())
+            served = legacy.check_request(world.legacy_app, version, segments, params, method)
+            if served != "GET":
+                raise errors.unsupported_request(served.lower())
             route = self.router.route(segments, token, params)
             kind, page_ids = route.kind, route.page_ids
             over = False
@@ -159,6 +169,8 @@ class GraphApp:
                 token_in_query=any(k == "access_token" for k, _ in query_items),
             )
             body = route.run(ctx)
+            if world.legacy_app and params.get("date_format"):
+                body = legacy.format_dates(body, params["date_format"])
             status = 200
         except GraphError as exc:
             error = exc
@@ -177,13 +189,14 @@ class GraphApp:
             error.code if error else None,
             error is not None and error.code in THROTTLE_CODES,
         )
-        query = urlencode(
-            [(k, v) for k, v in query_items if k not in ("access_token", "appsecret_proof")]
-        )
+        query = urlencode([(k, v) for k, v in query_items if k not in SECRET_PARAMS])
         self.log.add(
             LogEntry(method, path, query, status, page_ids[0] if len(page_ids) == 1 else None)
         )
-        return CallResult(status, body, headers, version, kind, page_ids, error)
+        jsonp = None
+        if world.legacy_app and not in_batch and legacy.valid_callback(params.get("callback")):
+            jsonp = params["callback"]
+        return CallResult(status, body, headers, version, kind, page_ids, error, jsonp)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -292,6 +305,9 @@ class GraphApp:
         world = self.world
         trace = errors.new_fbtrace_id()
         try:
+            # The batch's own access_token is required and checked like any call's: a refused
+            # one fails the whole request (§7). Items may then name their own tokens.
+            self._authenticate(params, auth_header, world.now)
             try:
                 ops = json.loads(params["batch"])
             except ValueError:
@@ -354,14 +370,25 @@ class GraphApp:
         parts = urlsplit(rel)
         query = parse_qsl(parts.query, keep_blank_values=True)
         item_params = _first_values(query)
-        token = op.get("access_token") or item_params.get("access_token") or outer_token
+        # Each item is authenticated on its own: its token (in its relative_url, or an
+        # "access_token" key of the op) with its own proof, else the batch's token and proof.
+        token = item_params.get("access_token") or op.get("access_token") or outer_token
         if token:
             item_params["access_token"] = str(token)
-            if "appsecret_proof" not in item_params and outer_proof and token == outer_token:
-                item_params["appsecret_proof"] = outer_proof
+            if "appsecret_proof" not in item_params:
+                if isinstance(op.get("appsecret_proof"), str):
+                    item_params["appsecret_proof"] = op["appsecret_proof"]
+                elif outer_proof and token == outer_token:
+                    item_params["appsecret_proof"] = outer_proof
         method = str(op.get("method", "GET")).upper()
         result = self.call(
-            method, "/" + parts.path.lstrip("/"), item_params, query, None, default_version=version
+            method,
+            "/" + parts.path.lstrip("/"),
+            item_params,
+            query,
+            None,
+            default_version=version,
+            in_batch=True,
         )
         item: dict[str, Any] = {"code": result.status}
         if include_headers:

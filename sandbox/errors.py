@@ -254,6 +254,67 @@ def permission_object(scope: str = "pages_read_engagement") -> GraphError:
     return GraphError(403, f"(#200) Requires {scope} permission to manage the object", 200)
 
 
+def insights_not_available() -> GraphError:
+    """Insights of a Page the caller has no ANALYZE task on: never readable (§0, §10)."""
+    return GraphError(
+        403,
+        "(#10) This endpoint requires the 'read_insights' permission and a Page access token "
+        "of a Page you have a role on with the ANALYZE task. Insights are not available for "
+        "Pages you do not manage.",
+        10,
+    )
+
+
+# -- the New Pages Experience: wrong token type (§0) ---------------------------------------------
+
+
+def page_token_required() -> GraphError:
+    """A user or system-user token where the Page's own token is needed (190 / 2069032, §0).
+
+    Not a dead token: the caller should ask ``/me/accounts`` for the Page token and retry.
+    """
+    return GraphError(400, "A Page access token is required for this call.", 190, subcode=2069032)
+
+
+# -- legacy features a new app may not use (§0) ---------------------------------------------------
+
+
+def multi_id_refused(version_wide: bool = False) -> GraphError:
+    if version_wide:
+        # An existing app on v26.0+: the root ids parameter is gone for every app (§0, S51).
+        return GraphError(
+            400,
+            "(#100) Multi-ID requests (the ids parameter on the root node) are not supported "
+            "from v26.0. Use per-object requests or supported batching.",
+            100,
+        )
+    return GraphError(
+        400,
+        "(#100) Multi-ID requests are not available to this app. Use per-object requests or "
+        "supported batching.",
+        100,
+    )
+
+
+def aliases_refused(aliases: list[str]) -> GraphError:
+    named = ", ".join(f".as({a})" for a in aliases)
+    return GraphError(400, f"(#100) Field aliases are not available to this app: {named}", 100)
+
+
+def legacy_param_refused(param: str, feature: str) -> GraphError:
+    message = f"(#100) {feature} is not available to this app (parameter {param})"
+    return GraphError(400, message, 100)
+
+
+def async_batch_refused() -> GraphError:
+    return GraphError(
+        400,
+        "(#100) Asynchronous batch requests are not available to this app. Use synchronous "
+        "batch requests (POST / with batch=) instead.",
+        100,
+    )
+
+
 # -- server trouble and throttling --------------------------------------------------------------
 
 

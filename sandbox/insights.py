@@ -6,7 +6,8 @@
 * Without ``since``/``until`` the window is the last two complete days, with ``previous`` and
   ``next`` links shifted by the window length, as recorded.
 * ``since``/``until`` more than 90 days apart is refused; data older than two years is omitted.
-* Pages under 100 likes get ``{"data": []}``.
+* Only the Page's own token with ``read_insights`` and the ANALYZE task reads them
+  (``access.require_insights``); tiny Pages (fewer than 30 followers) get ``{"data": []}``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from . import access
 from .context import Ctx
-from .errors import (
-    bad_param,
-    invalid_metric,
-    invalid_period,
-    no_metric,
-    permission_scope,
-    range_too_long,
-)
+from .errors import bad_param, invalid_metric, invalid_period, no_metric, range_too_long
 from .history import PostSpec
 from .metrics import ALL_PERIODS, METRICS, PERIOD_DAYS, page_value, post_value
 from .timeutil import DAY, day_end, day_start, fb_time, pacific_date, parse_time_param, to_ts
@@ -116,15 +111,14 @@ def page_insights(
     link_base: str | None = None,
 ) -> dict[str, Any]:
     """Body of a page insights request (``link_base`` set when nested in a node read)."""
-    if "read_insights" not in ctx.token.scopes:
-        raise permission_scope("read_insights")
+    access.require_insights(ctx, spec.id)
     names = metric_names(params, path_metric)
     _check_metrics(names, "page")
     period = _period(params)
     since, until = window(ctx.now, params)
     if until - since > MAX_RANGE:
         raise range_too_long(MAX_RANGE.days)
-    if not ctx.world.has_insights(spec.id, ctx.now):
+    if ctx.world.tiny(spec.id, ctx.now):
         return {"data": []}
     oldest = pacific_date(ctx.now - HISTORY_LIMIT)
     days = []
@@ -184,12 +178,11 @@ def post_insights(
     ctx: Ctx, post: PostSpec, params: dict[str, str], path_metric: str | None
 ) -> dict[str, Any]:
     """Lifetime post metrics: ``values: [{"value": N}]`` with no ``end_time`` (§4)."""
-    if "read_insights" not in ctx.token.scopes:
-        raise permission_scope("read_insights")
+    access.require_insights(ctx, post.page_id)
     names = metric_names(params, path_metric)
     _check_metrics(names, "post")
     period = _period(params) or "lifetime"
-    if post.visitor or not ctx.world.has_insights(post.page_id, ctx.now):
+    if post.visitor or ctx.world.tiny(post.page_id, ctx.now):
         return {"data": []}
     data = []
     for name in names:

@@ -2,7 +2,11 @@
 
 Only requested fields appear; ``id`` is always there (appended last when not requested, as the
 recorded responses show); a field with no value (``username`` of a page without one, ``shares``
-of a post nobody shared) is left out rather than sent as null.
+of a post nobody shared) is left out rather than sent as null. Every field and edge name of
+Meta's reference (``reference_fields``) is accepted: the simulated ones have values, a few more
+have plausible constants, the rest are left out (Facebook's habit for unset fields) and edges
+the sandbox does not simulate are ``{"data": []}``. Who may read which field is ``access``'s
+business: non-public Page fields and every edge need the Page's own token.
 """
 
 from __future__ import annotations
@@ -11,12 +15,20 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import insights
+from . import access, insights
 from .context import Ctx, paginate, paging_block, parse_limit
-from .errors import bad_param, nonexisting_field
+from .errors import bad_param, nonexisting_field, permission_scope
 from .fields import FieldSpec, fields_to_text
 from .history import REACTION_TYPES, PostSpec, ease_inverse, engagement_at, person_name
 from .rand import h64
+from .reference_fields import (
+    NPE_ERROR_EDGES,
+    PAGE_EDGES,
+    PAGE_FIELDS,
+    POST_EDGES,
+    POST_FIELDS,
+    RETIRED_POST_EDGES,
+)
 from .timeutil import fb_time, from_ts, parse_time_param, to_ts
 from .units import PageSpec
 
@@ -88,11 +100,36 @@ def _followers(ctx: Ctx, spec: PageSpec) -> int:
     return value
 
 
+def _absent(ctx: Ctx, obj: Any, fs: FieldSpec) -> Any:
+    return ABSENT
+
+
+def _empty_edge(ctx: Ctx, obj: Any, fs: FieldSpec) -> Any:
+    return {"data": []}
+
+
+def _private(handler: Handler) -> Handler:
+    """A Page field or edge that needs the Page's own token (2069032 with a user token)."""
+
+    def checked(ctx: Ctx, spec: PageSpec, fs: FieldSpec) -> Any:
+        access.require_private(ctx, spec.id)
+        return handler(ctx, spec, fs)
+
+    return checked
+
+
 def _page_token(ctx: Ctx, spec: PageSpec, fs: FieldSpec) -> Any:
+    """``access_token``: a Page token's own value; for a user or system-user token with
+    ``pages_show_list`` and a role on the Page, the Page token ``/me/accounts`` gives; else
+    absent (a Page nobody shared has no token, §0)."""
     token = ctx.token
     if token.type == "PAGE":
-        return token.value
+        return token.value if token.covers(spec.id) else ABSENT
     if token.type in ("USER", "SYSTEM_USER"):
+        if "pages_show_list" not in token.scopes:
+            raise permission_scope("pages_show_list")
+        if not ctx.world.has_role(token, spec.id):
+            return ABSENT
         return ctx.world.tokens.page_token(token, spec.id).value
     return ABSENT
 
@@ -119,7 +156,28 @@ def _category_list(spec: PageSpec) -> list[dict[str, str]]:
     return [{"id": "2612", "name": "Community Organization"}]
 
 
-PAGE_HANDLERS: dict[str, Handler] = {
+def _picture(size: int, spec: PageSpec, kind: str = "p") -> dict[str, Any]:
+    return {
+        "height": size,
+        "is_silhouette": False,
+        "url": f"https://scontent.xx.fbcdn.net/v/t39.30808-1/{spec.id}_{kind}{size}x{size}.jpg",
+        "width": size,
+    }
+
+
+def _engagement(ctx: Ctx, spec: PageSpec) -> dict[str, Any]:
+    fans = ctx.world.history.fans_from_followers(spec.id, _followers(ctx, spec))
+    return {"count": fans, "social_sentence": f"{fans:,} people like this."}
+
+
+def _website(spec: PageSpec) -> Any:
+    if spec.level == "province":
+        return "https://mattran.nghean.gov.vn"
+    return ABSENT
+
+
+# Fields with a simulated value. Public or not is decided in access.PUBLIC_PAGE_FIELDS.
+_PAGE_VALUES: dict[str, Handler] = {
     "id": lambda ctx, s, fs: s.id,
     "name": lambda ctx, s, fs: s.name,
     "username": lambda ctx, s, fs: s.username if s.username else ABSENT,
@@ -142,25 +200,61 @@ PAGE_HANDLERS: dict[str, Handler] = {
     "rating_count": lambda ctx, s, fs: 0,
     "unread_message_count": lambda ctx, s, fs: 0,
     "unread_notif_count": lambda ctx, s, fs: 0,
-    "picture": lambda ctx, s, fs: {
-        "data": {
-            "height": 50,
-            "is_silhouette": False,
-            "url": f"https://scontent.xx.fbcdn.net/v/t39.30808-1/{s.id}_p50x50.jpg",
-            "width": 50,
-        }
+    "unseen_message_count": lambda ctx, s, fs: 0,
+    "picture": lambda ctx, s, fs: {"data": _picture(50, s)},
+    "cover": lambda ctx, s, fs: {
+        "cover_id": str(122_200_000_000_000_000 + h64("cover", s.id) % 10**15),
+        "offset_x": 50,
+        "offset_y": 50,
+        "source": _picture(720, s, "c")["url"],
+        "id": str(122_200_000_000_000_000 + h64("cover", s.id) % 10**15),
     },
+    "description": lambda ctx, s, fs: f"Trang thông tin chính thức của {s.name}.",
+    "engagement": lambda ctx, s, fs: _engagement(ctx, s),
+    "website": lambda ctx, s, fs: _website(s),
+    "name_with_location_descriptor": lambda ctx, s, fs: s.name,
+    "global_brand_page_name": lambda ctx, s, fs: s.name,
+    "is_community_page": lambda ctx, s, fs: False,
+    "is_permanently_closed": lambda ctx, s, fs: False,
+    "is_unclaimed": lambda ctx, s, fs: False,
+    "is_always_open": lambda ctx, s, fs: False,
+    "can_checkin": lambda ctx, s, fs: False,
+    "is_owned": lambda ctx, s, fs: True,
+    "is_webhooks_subscribed": lambda ctx, s, fs: False,
+    "has_added_app": lambda ctx, s, fs: False,
     "access_token": _page_token,
+}
+# Edges with a simulated body; they check access themselves (posts need the Page token, or
+# PPCA; insights the Page token with ANALYZE).
+_PAGE_EDGE_VALUES: dict[str, Handler] = {
     "posts": _page_edge("posts"),
     "published_posts": _page_edge("published_posts"),
     "feed": _page_edge("feed"),
     "insights": _page_insights,
 }
-PAGE_EDGES = frozenset({"posts", "published_posts", "feed", "insights"})
+
+
+def _page_handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {}
+    for name in (*PAGE_FIELDS, "picture"):  # picture is an edge in the SDK, a field in use
+        value = _PAGE_VALUES.get(name, _absent)
+        public = name in access.PUBLIC_PAGE_FIELDS or name == "access_token"
+        handlers[name] = value if public else _private(value)
+    for edge in PAGE_EDGES:
+        if edge in NPE_ERROR_EDGES or edge in handlers:
+            continue  # NPE-error edges stay "nonexisting field" (§2)
+        handlers[edge] = _PAGE_EDGE_VALUES.get(edge) or _private(_empty_edge)
+    return handlers
+
+
+PAGE_HANDLERS: dict[str, Handler] = _page_handlers()
+PAGE_EDGE_NAMES = frozenset(_PAGE_EDGE_VALUES)  # render their own sub-fields
 
 
 def render_page(ctx: Ctx, spec: PageSpec, fields: list[FieldSpec] | None) -> dict[str, Any]:
-    return render(ctx, "Page", PAGE_HANDLERS, spec, spec.id, fields, ("name", "id"), PAGE_EDGES)
+    return render(
+        ctx, "Page", PAGE_HANDLERS, spec, spec.id, fields, ("name", "id"), PAGE_EDGE_NAMES
+    )
 
 
 # -- posts --------------------------------------------------------------------------------------
@@ -353,7 +447,10 @@ def _post_insights(ctx: Ctx, post: PostSpec, fs: FieldSpec) -> Any:
     return insights.post_insights(ctx, post, params, None)
 
 
-POST_HANDLERS: dict[str, Handler] = {
+_PRIVACY = {"allow": "", "deny": "", "description": "Public", "friends": "", "value": "EVERYONE"}
+
+# Fields and edges with a simulated value; the rest of the reference is absent or empty.
+_POST_VALUES: dict[str, Handler] = {
     "id": lambda ctx, p, fs: p.id,
     "created_time": lambda ctx, p, fs: fb_time(p.created),
     "updated_time": lambda ctx, p, fs: fb_time(p.created),
@@ -377,13 +474,32 @@ POST_HANDLERS: dict[str, Handler] = {
         ctx, p, _edge_opts(fs), fs.subfields, nested=True
     ),
     "insights": _post_insights,
+    "picture": lambda ctx, p, fs: (
+        _photo(p, 0)["media"]["image"]["src"] if p.kind not in ("status",) else ABSENT
+    ),
+    "privacy": lambda ctx, p, fs: dict(_PRIVACY),
+    "is_popular": lambda ctx, p, fs: False,
+    "is_spherical": lambda ctx, p, fs: False,
+    "is_inline_created": lambda ctx, p, fs: False,
+    "timeline_visibility": lambda ctx, p, fs: "normal",
 }
-POST_EDGES = frozenset({"reactions", "comments", "insights"})
+
+
+def _post_handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {n: _POST_VALUES.get(n, _absent) for n in POST_FIELDS}
+    for edge in POST_EDGES:
+        if edge not in RETIRED_POST_EDGES:
+            handlers[edge] = _POST_VALUES.get(edge, _empty_edge)
+    return handlers
+
+
+POST_HANDLERS: dict[str, Handler] = _post_handlers()
+POST_EDGE_NAMES = frozenset({"reactions", "comments", "insights"})
 POST_DEFAULT = ("created_time", "message", "story", "id")
 
 
 def render_post(ctx: Ctx, post: PostSpec, fields: list[FieldSpec] | None) -> dict[str, Any]:
-    return render(ctx, "Post", POST_HANDLERS, post, post.id, fields, POST_DEFAULT, POST_EDGES)
+    return render(ctx, "Post", POST_HANDLERS, post, post.id, fields, POST_DEFAULT, POST_EDGE_NAMES)
 
 
 def _time_opt(name: str, value: str | None) -> float | None:
@@ -403,7 +519,14 @@ def post_list(
     fields: list[FieldSpec] | None,
     nested: FieldSpec | None = None,
 ) -> dict[str, Any]:
-    """``/posts``, ``/published_posts``, ``/feed``: newest first, cursor paging, limit <= 100."""
+    """``/posts``, ``/published_posts``, ``/feed``: newest first, cursor paging, limit <= 100.
+
+    Needs the Page token (or PPCA for a Page without a role); nested post insights need what
+    insights need, checked up front so an empty listing fails too, as the whole call does.
+    """
+    access.require_content(ctx, spec.id)
+    if fields is not None and any(f.name == "insights" for f in fields):
+        access.require_insights(ctx, spec.id)
     limit = parse_limit(opts.get("limit"))
     since, until = _time_opt("since", opts.get("since")), _time_opt("until", opts.get("until"))
     posts = ctx.world.visible_posts(spec.id, ctx.now, visitors=edge == "feed")

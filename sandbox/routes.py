@@ -2,7 +2,8 @@
 
 ``Router.route`` resolves the path against the world (unknown ids 100/33, aliases 803, unknown
 edges #100) and returns a ``Route``: the pages the call touches (for the quotas) and a function
-that produces the body once quotas and injected faults have let the call through.
+that produces the body once quotas and injected faults have let the call through. The body
+functions check access first (``access``: scope, Page token, role, PPCA, ANALYZE).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from . import errors
+from . import access, errors
 from .context import Ctx, paginate, paging_block, parse_limit
 from .errors import GraphError
 from .fields import FieldSpec, parse_fields
 from .history import PostSpec, split_post_id
 from .insights import metric_names, page_insights, post_insights, window
+from .reference_fields import NPE_ERROR_EDGES, PAGE_EDGES, POST_EDGES, RETIRED_POST_EDGES
 from .render import (
     ABSENT,
     PAGE_HANDLERS,
@@ -32,15 +34,22 @@ from .render import (
     render_user,
 )
 from .timeutil import to_ts
-from .tokens import PAGE_TASKS, Token
+from .tokens import Token
 from .units import PageSpec
 from .world import World
 
 MAX_IDS = 50
 _ACCOUNT_HANDLERS: dict[str, Handler] = {
     **PAGE_HANDLERS,
-    "tasks": lambda ctx, s, fs: list(PAGE_TASKS),
+    "tasks": lambda ctx, s, fs: list(ctx.world.tasks(s.id)),
 }
+_POST_EDGES = ("posts", "published_posts", "feed")
+# Reference edges the sandbox does not simulate: an empty list for whoever may read them.
+_EMPTY_PAGE_EDGES = (
+    frozenset(PAGE_EDGES) - NPE_ERROR_EDGES - {*_POST_EDGES, "insights", "picture"}
+)
+_SIMULATED_POST_EDGES = {"insights", "reactions", "comments", "attachments"}
+_EMPTY_POST_EDGES = frozenset(POST_EDGES) - RETIRED_POST_EDGES - _SIMULATED_POST_EDGES
 _ACCOUNT_DEFAULT = ("access_token", "category", "category_list", "name", "id", "tasks")
 
 
@@ -63,9 +72,8 @@ class Router:
         if state == "live":
             return True
         # An unpublished Page stays visible to those with a role on it: its Page token and a
-        # system user the business assigned to it; everyone else gets 100/33 (docs/sandbox.md).
-        return (state == "unpublished" and token.type in ("PAGE", "SYSTEM_USER")
-                and token.covers(page_id))
+        # user or system user it is shared with; everyone else gets 100/33 (docs/sandbox.md).
+        return state == "unpublished" and self.world.has_role(token, page_id)
 
     def _resolve(self, ref: str, token: Token) -> tuple[str, Any]:
         """("page", PageSpec) | ("post", PostSpec) | ("user", None)."""
@@ -115,6 +123,8 @@ class Router:
                 return Route("me", [], lambda ctx: render_user(ctx, fields.get()))
             if rest == ["accounts"]:
                 return Route("accounts", [], lambda ctx: self._accounts(ctx, fields.get()))
+            if rest == ["permissions"]:
+                return Route("permissions", [], lambda ctx: _permissions(ctx))
             raise errors.nonexisting_field(rest[0], "User")
         if node_kind == "page":
             return self._route_page(node, rest, params, fields)
@@ -131,7 +141,7 @@ class Router:
                 lambda ctx: _checked(ctx, pid, lambda: render_page(ctx, spec, fields.get())),
             )
         edge = rest[0]
-        if edge in ("posts", "published_posts", "feed"):
+        if edge in _POST_EDGES:
             _no_more(rest[1:])
             items = _limit_items(params)
 
@@ -152,6 +162,13 @@ class Router:
             return Route(
                 "page_insights", [pid], run_insights, self._insight_items(params, path_metric)
             )
+        if edge in _EMPTY_PAGE_EDGES:
+            _no_more(rest[1:])
+
+            def run_empty(ctx: Ctx) -> Any:
+                return _checked(ctx, pid, lambda: _empty(access.require_private, ctx, pid))
+
+            return Route("other", [pid], run_empty)
         raise errors.nonexisting_field(edge, "Page")
 
     def _route_post(
@@ -162,7 +179,7 @@ class Router:
             return Route(
                 "post",
                 [pid],
-                lambda ctx: _checked(ctx, pid, lambda: render_post(ctx, post, fields.get())),
+                lambda ctx: _content(ctx, pid, lambda: render_post(ctx, post, fields.get())),
             )
         edge = rest[0]
         if edge == "insights":
@@ -186,16 +203,20 @@ class Router:
                 if ctx.params.get("summary"):
                     opts["summary"] = ctx.params["summary"]
                     opts["summary_args"] = ctx.params["summary"].split(",")
-                return _checked(ctx, pid, lambda: value_fn(ctx, post, opts, fields.get(), False))
+                return _content(ctx, pid, lambda: value_fn(ctx, post, opts, fields.get(), False))
 
             return Route(edge, [pid], run_edge, _limit_items(params))
         if edge == "attachments":
 
             def run_attachments(ctx: Ctx) -> Any:
                 value = attachments_value(post)
-                return _checked(ctx, pid, lambda: {"data": []} if value is ABSENT else value)
+                return _content(ctx, pid, lambda: {"data": []} if value is ABSENT else value)
 
             return Route("attachments", [pid], run_attachments)
+        if edge in _EMPTY_POST_EDGES:
+            return Route(
+                "other", [pid], lambda ctx: _content(ctx, pid, lambda: {"data": []})
+            )
         raise errors.nonexisting_field(edge, "Post")
 
     def _route_ids(self, raw: str, token: Token, fields: _FieldsCache) -> Route:
@@ -226,7 +247,10 @@ class Router:
 
         def run(ctx: Ctx) -> Any:
             for pid in page_ids:
-                _check_access(ctx, pid)
+                access.require_read(ctx, pid)
+            for _, kind, node in nodes:
+                if kind == "post":
+                    access.require_content(ctx, node.page_id)
             out = {}
             for ref, kind, node in nodes:
                 if kind == "page":
@@ -324,10 +348,12 @@ class Router:
         token = ctx.token
         if "pages_show_list" not in token.scopes:
             raise errors.permission_scope("pages_show_list")
+        # Only the Pages the token has a role on: shared with the Business Manager (a task),
+        # within the token's pages, not deleted (§0, §10).
         pages = [
             pid
             for pid in self.world.pages
-            if token.covers(pid) and self.world.page_state(pid, ctx.now) != "deleted"
+            if self.world.has_role(token, pid) and self.world.page_state(pid, ctx.now) != "deleted"
         ]
         limit = parse_limit(ctx.params.get("limit"))
         keys = [f"{i:010d}" for i in range(len(pages))]
@@ -364,18 +390,28 @@ class _FieldsCache:
         return self._parsed
 
 
-def _check_access(ctx: Ctx, page_id: str) -> None:
-    """Permission checks of page reads: scope (#10), then the token's pages (#200)."""
-    token = ctx.token
-    if "pages_read_engagement" not in token.scopes:
-        raise errors.permission_scope("pages_read_engagement")
-    if not token.covers(page_id):
-        raise errors.permission_object("pages_read_engagement")
-
-
 def _checked(ctx: Ctx, page_id: str, produce: Callable[[], Any]) -> Any:
-    _check_access(ctx, page_id)
+    """Any read of a Page: the scope; finer checks happen where fields and edges are read."""
+    access.require_read(ctx, page_id)
     return produce()
+
+
+def _content(ctx: Ctx, page_id: str, produce: Callable[[], Any]) -> Any:
+    """A post node or a post edge: the scope, then the Page token (or PPCA)."""
+    access.require_read(ctx, page_id)
+    access.require_content(ctx, page_id)
+    return produce()
+
+
+def _empty(check: Callable[[Ctx, str], None], ctx: Ctx, page_id: str) -> Any:
+    check(ctx, page_id)
+    return {"data": []}
+
+
+def _permissions(ctx: Ctx) -> Any:
+    """``/me/permissions``: one granted entry per scope (``public_profile`` always, first)."""
+    scopes = list(dict.fromkeys(("public_profile", *ctx.token.scopes)))
+    return {"data": [{"permission": s, "status": "granted"} for s in scopes]}
 
 
 def _no_more(rest: list[str]) -> None:
@@ -402,9 +438,8 @@ def guess_kind(segments: list[str], params: dict[str, str]) -> str:
     edge = segments[1]
     if edge == "insights":
         return "post_insights" if is_post else "page_insights"
-    return (
-        edge
-        if edge
-        in ("posts", "published_posts", "feed", "accounts", "reactions", "comments", "attachments")
-        else "other"
-    )
+    known = (
+        "posts", "published_posts", "feed", "accounts", "permissions", "reactions", "comments",
+        "attachments",
+    )  # fmt: skip
+    return edge if edge in known else "other"

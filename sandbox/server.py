@@ -120,9 +120,15 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.request_log_store.add(LogEntry(method, split.path, "", 500, None))
         sandbox.hold()
         payload = dumps(result.body).encode("ascii")
+        headers = result.headers
+        if result.jsonp is not None:
+            # A legacy app's JSONP callback (§0): the JSON wrapped in a call, served as script.
+            payload = b"/**/ " + result.jsonp.encode("ascii") + b"(" + payload + b");"
+            headers = [(n, v) for n, v in headers if n != "Content-Type"]
+            headers.insert(0, ("Content-Type", "text/javascript; charset=UTF-8"))
         try:
             self.send_response(result.status)
-            for name, value in result.headers:
+            for name, value in headers:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

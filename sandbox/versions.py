@@ -18,7 +18,10 @@ VERSIONS: tuple[tuple[str, date, date | None], ...] = (
     ("v23.0", date(2025, 5, 29), date(2027, 10, 8)),
     ("v24.0", date(2025, 10, 8), date(2028, 2, 18)),
     ("v25.0", date(2026, 2, 18), date(2028, 7, 29)),
-    ("v26.0", date(2026, 7, 29), None),
+    # v26.0's end is not announced; by the lifecycle rule (a version stops two years after the
+    # next one ships) it is 4 Nov 2028.
+    ("v26.0", date(2026, 7, 29), date(2028, 11, 4)),
+    ("v27.0", date(2026, 11, 4), None),  # §0: released 4 Nov 2026, the newest
 )
 _VERSION_RE = re.compile(r"^v(\d+)\.(\d+)$")
 _OLDEST_TABLED = (21, 0)
@@ -49,14 +52,18 @@ def resolve(segment: str, now: datetime) -> str | None:
         return segment
     tabled = {v for v, _, _ in VERSIONS}
     if wanted < _OLDEST_TABLED or (
-        segment in tabled and segment not in usable and usable and _key(segment) < _key(usable[0])
+        segment in tabled
+        and segment not in usable
+        and usable
+        and version_key(segment) < version_key(usable[0])
     ):
         # Expired: silently upgraded to the oldest version still served.
         return usable[0] if usable else VERSIONS[0][0]
     return None
 
 
-def _key(version: str) -> tuple[int, int]:
+def version_key(version: str) -> tuple[int, int]:
+    """(major, minor) of ``vNN.N``; (0, 0) for anything else."""
     match = _VERSION_RE.match(version)
     if not match:
         return (0, 0)

@@ -22,14 +22,17 @@ from .history import (
     split_post_id,
 )
 from .quota import UsageTracker
+from .roles import ANALYZE, default_tasks, normalise_tasks
 from .timeutil import DAY, as_utc, day_end, pacific_date
-from .tokens import DEFAULT_TOKEN, TokenStore
+from .tokens import DEFAULT_TOKEN, Token, TokenStore
 from .units import PageSpec, generate_specs, parse_page_ref, read_units_csv, username_page_id
 
 DEFAULT_START = date(2025, 11, 25)
 DEFAULT_NOW = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 DEFAULT_APP_ID = "990011223344556"
-INSIGHTS_MIN_FANS = 100
+# Pages this small answer Page Insights with an empty ``data``. The documented "100 likes"
+# rule is no pre-check (a 64-follower Page got page_follows, §0); the cut-off is our choice.
+INSIGHTS_MIN_FOLLOWERS = 30
 
 
 class World:
@@ -39,6 +42,11 @@ class World:
     (posts exist from then on; audience figures exist for any day). ``now`` is the simulated
     present: nothing newer is visible. With ``app_secret`` set, every call made with a user,
     page or system-user token must carry a valid ``appsecret_proof``.
+
+    The app is a *new* app (created after 4 Nov 2026, §0) unless ``legacy_app``: then multi-ID
+    reads (below v26.0), field aliases, ``date_format``, ``method`` and ``callback`` still
+    work. ``ppca`` gives the app the Page Public Content Access feature. Both are plain
+    attributes a test may flip while the server runs.
     """
 
     def __init__(
@@ -51,6 +59,8 @@ class World:
         app_id: str = DEFAULT_APP_ID,
         app_secret: str | None = None,
         faults: FaultConfig | None = None,
+        legacy_app: bool = False,
+        ppca: bool = False,
     ) -> None:
         if pages is None:
             pages = generate_specs(50, seed)
@@ -71,6 +81,9 @@ class World:
         self.faults = faults or FaultConfig(seed=seed)
         self.usage = UsageTracker()
         self.default_token = DEFAULT_TOKEN
+        self.legacy_app = legacy_app
+        self.ppca = ppca
+        self._tasks: dict[str, tuple[str, ...]] = {p.id: default_tasks(seed, p) for p in pages}
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -192,6 +205,42 @@ class World:
         out.reverse()  # history is oldest first, in (created, id) order
         return out
 
+    # -- roles ----------------------------------------------------------------------------------
+
+    def tasks(self, page_id: str) -> tuple[str, ...]:
+        """The system user's tasks on the Page; empty = not shared with the Business Manager."""
+        return self._tasks[page_id]
+
+    def set_tasks(self, page_id: str, tasks: tuple[str, ...] | list[str]) -> None:
+        """Change what the Page shares (``()`` = unshare it); for tests."""
+        if page_id not in self.specs:
+            raise KeyError(page_id)
+        self._tasks[page_id] = normalise_tasks(tasks)
+
+    def shared_pages(self) -> list[str]:
+        """Pages the Business Manager has any task on, in page order."""
+        return [pid for pid in self._order if self._tasks[pid]]
+
+    def page_token(self, page_id: str, parent: str = DEFAULT_TOKEN) -> str:
+        """The Page token ``/me/accounts`` gives the ``parent`` token for ``page_id``.
+
+        ``ValueError`` when the parent has no role on the Page: such a Page has no token.
+        """
+        token = self.tokens.get(parent)
+        if token is None or token.type not in ("USER", "SYSTEM_USER"):
+            raise ValueError(f"{parent!r} is not a user or system-user token")
+        if not self.has_role(token, page_id):
+            raise ValueError(f"the token has no role on Page {page_id}")
+        return self.tokens.page_token(token, page_id).value
+
+    def has_role(self, token: Token, page_id: str) -> bool:
+        """A user/system-user token covering a shared Page, or that Page's own token."""
+        if token.type == "PAGE":
+            return token.covers(page_id)
+        if token.type == "APP":
+            return False
+        return token.covers(page_id) and bool(self._tasks.get(page_id))
+
     def quota_budget(self, page_id: str) -> int:
         """Calls per rolling 24 h before 80001: configured, or from the page's size."""
         if self.faults.quota_calls_per_page is not None:
@@ -216,6 +265,7 @@ class World:
             "talking_about_count": self.talking_about(page_id, t),
             "is_published": self.page_state(page_id, t) == "live",
             "deleted": self.page_state(page_id, t) == "deleted",
+            "tasks": self.tasks(page_id),
         }
 
     def talking_about(self, page_id: str, t: datetime) -> int:
@@ -293,9 +343,16 @@ class World:
         return metrics.post_value(self, post, metric, self._at(at))
 
     def has_insights(self, page_id: str, at: datetime | None = None) -> bool:
-        """False for pages under 100 likes, which get no Page Insights (graph-api.md §4)."""
-        followers = self.history.followers_at(page_id, self._at(at))
-        return self.history.fans_from_followers(page_id, followers) >= INSIGHTS_MIN_FANS
+        """Whether the system user's Page token gets Page Insights values at ``at``.
+
+        False when the Page is not shared or shared without ANALYZE (refused, §0), or when it
+        is tiny (fewer than ``INSIGHTS_MIN_FOLLOWERS`` followers: an empty ``data``).
+        """
+        return ANALYZE in self._tasks[page_id] and not self.tiny(page_id, at)
+
+    def tiny(self, page_id: str, at: datetime | None = None) -> bool:
+        """Too small for Insights: fewer than ``INSIGHTS_MIN_FOLLOWERS`` followers at ``at``."""
+        return self.history.followers_at(page_id, self._at(at)) < INSIGHTS_MIN_FOLLOWERS
 
     @staticmethod
     def end_time(day: date) -> datetime:

@@ -1,4 +1,10 @@
-"""Fixtures for the Graph API sandbox tests: small worlds, a running server, helpers."""
+"""Fixtures for the Graph API sandbox tests: small worlds, a running server, helpers.
+
+The worlds are *new* apps (docs/graph-api.md §0): posts and insights need the Page's own
+token, which ``world.page_token(page)`` hands out as ``/me/accounts`` would. ``legacy_graph``
+is an app created before 4 Nov 2026, for what only such apps may still do (``?ids=``,
+``.as()``).
+"""
 
 from __future__ import annotations
 
@@ -72,9 +78,22 @@ def district_page(world: World) -> str:
 
 
 @pytest.fixture
-def small_page(world: World) -> str:
-    """A page under 100 likes (no Page Insights)."""
-    return next(pid for pid in world.pages if not world.has_insights(pid))
+def big_token(world: World, big_page: str) -> str:
+    """The provincial Page's own token (what /me/accounts hands the system user)."""
+    return world.page_token(big_page)
+
+
+@pytest.fixture
+def district_token(world: World, district_page: str) -> str:
+    return world.page_token(district_page)
+
+
+@pytest.fixture
+def legacy_graph(make_world: Callable[..., World]) -> Iterator[tuple[World, SandboxClient]]:
+    """A world whose app predates 4 Nov 2026 (``legacy_app=True``), served, with a client."""
+    world = make_world(legacy_app=True)
+    with SandboxServer(world) as srv, requests.Session() as session:
+        yield world, SandboxClient(srv, session)
 
 
 @pytest.fixture

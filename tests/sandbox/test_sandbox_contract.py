@@ -2,7 +2,8 @@
 
 Each case loads a recorded response from ``recorded/`` (graph-api.md §2-§10, tokens scrubbed)
 and asks the sandbox the same question; keys, key order, JSON types and string kinds must match.
-Values differ, of course.
+Values differ, of course. Posts and insights are asked with the Page's own token (§0); the
+multi-ID recordings predate 4 Nov 2026 and are replayed by a legacy app on v25.0.
 """
 
 from __future__ import annotations
@@ -56,12 +57,13 @@ def test_page_node_omits_unset_username(
 
 
 def test_ids_multi_read_is_keyed_by_id(
-    graph: Graph, world: World, recorded: Loader, assert_shape: Shape
+    legacy_graph: tuple[World, Graph], recorded: Loader, assert_shape: Shape
 ) -> None:
+    world, graph = legacy_graph
     rec = recorded("ids_multi")
     with_username = [p for p in world.pages if world.spec(p).username][:2]
     resp = graph.get(
-        "/v26.0/", ids=",".join(with_username), fields=rec["request"]["params"]["fields"]
+        "/v25.0/", ids=",".join(with_username), fields=rec["request"]["params"]["fields"]
     )
     body = resp.json()
     assert resp.status_code == 200
@@ -72,11 +74,16 @@ def test_ids_multi_read_is_keyed_by_id(
 
 
 def test_post_summaries_with_absent_shares(
-    graph: Graph, world: World, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph,
+    world: World,
+    big_page: str,
+    big_token: str,
+    recorded: Loader,
+    assert_shape: Shape,
 ) -> None:
     rec = recorded("post_summaries_no_shares")
     post = _post_where(world, big_page, lambda p: p["shares"] == 0 and p["comments"] > 0)
-    resp = graph.get(f"/v26.0/{post['id']}", **rec["request"]["params"])
+    resp = graph.get(f"/v26.0/{post['id']}", token=big_token, **rec["request"]["params"])
     body = resp.json()
     assert resp.status_code == 200
     assert_shape(rec["body"], body)
@@ -86,22 +93,32 @@ def test_post_summaries_with_absent_shares(
 
 
 def test_post_shares_present(
-    graph: Graph, world: World, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph,
+    world: World,
+    big_page: str,
+    big_token: str,
+    recorded: Loader,
+    assert_shape: Shape,
 ) -> None:
     rec = recorded("post_shares_present")
     post = _post_where(world, big_page, lambda p: p["shares"] > 0)
-    body = graph.get(f"/v26.0/{post['id']}", fields="shares").json()
+    body = graph.get(f"/v26.0/{post['id']}", token=big_token, fields="shares").json()
     assert_shape(rec["body"], body)
     assert body["shares"]["count"] == post["shares"]
 
 
 def test_posts_last_page_has_cursors_but_no_next(
-    graph: Graph, world: World, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph,
+    world: World,
+    big_page: str,
+    big_token: str,
+    recorded: Loader,
+    assert_shape: Shape,
 ) -> None:
     rec = recorded("posts_cursor_last_page")
     post = _post_where(world, big_page, lambda p: p["message"] is not None and p is not None)
     ts = to_ts(post["created_time"])
-    resp = graph.get(f"/v26.0/{big_page}/posts", limit=1, since=ts, until=ts)
+    resp = graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=1, since=ts, until=ts)
     body = resp.json()
     assert_shape(rec["body"], body)
     assert body["data"][0]["id"] == post["id"]
@@ -109,7 +126,12 @@ def test_posts_last_page_has_cursors_but_no_next(
 
 
 def test_feed_fields_of_a_text_post(
-    graph: Graph, world: World, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph,
+    world: World,
+    big_page: str,
+    big_token: str,
+    recorded: Loader,
+    assert_shape: Shape,
 ) -> None:
     rec = recorded("feed_fields")
     post = next(
@@ -119,7 +141,7 @@ def test_feed_fields_of_a_text_post(
     )
     ts = to_ts(post.created)
     body = graph.get(
-        f"/v26.0/{big_page}/feed", since=ts, until=ts, **rec["request"]["params"]
+        f"/v26.0/{big_page}/feed", token=big_token, since=ts, until=ts, **rec["request"]["params"]
     ).json()
     body["data"] = [d for d in body["data"] if d["id"] == post.id]
     assert_shape(rec["body"], body)
@@ -140,9 +162,10 @@ def test_page_insights_default_window(
     world, srv = september_server
     rec = recorded(name)
     page = world.pages[0]
+    page_token = world.page_token(page)
     resp = requests.get(
         f"{srv.base_url}/v25.0/{page}/insights",
-        params={"access_token": TOKEN, **rec["request"]["params"]},
+        params={"access_token": page_token, **rec["request"]["params"]},
         timeout=10,
     )
     body = resp.json()
@@ -160,15 +183,21 @@ def test_page_insights_default_window(
     next_q = dict(p.split("=") for p in nxt.query.split("&"))
     assert int(next_q["since"]) - int(prev_q["since"]) == 2 * 172800
     assert int(next_q["until"]) - int(next_q["since"]) == 172800
-    assert prev_q["access_token"] == TOKEN and nxt.path == f"/v25.0/{page}/insights"
+    assert prev_q["access_token"] == page_token and nxt.path == f"/v25.0/{page}/insights"
 
 
 def test_post_insights_object_value(
-    graph: Graph, world: World, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph,
+    world: World,
+    big_page: str,
+    big_token: str,
+    recorded: Loader,
+    assert_shape: Shape,
 ) -> None:
     rec = recorded("insights_post_reactions_by_type")
     post = _post_where(world, big_page, lambda p: p["reactions_total"] > 0)
-    body = graph.get(f"/v26.0/{post['id']}/insights", **rec["request"]["params"]).json()
+    params = rec["request"]["params"]
+    body = graph.get(f"/v26.0/{post['id']}/insights", token=big_token, **params).json()
     value = body["data"][0]["values"][0]["value"]
     expected, actual = copy.deepcopy(rec["body"]), copy.deepcopy(body)
     expected["data"][0]["values"][0]["value"] = actual["data"][0]["values"][0]["value"] = None
@@ -179,10 +208,10 @@ def test_post_insights_object_value(
 
 
 def test_invalid_metric_error(
-    graph: Graph, big_page: str, recorded: Loader, assert_shape: Shape
+    graph: Graph, big_page: str, big_token: str, recorded: Loader, assert_shape: Shape
 ) -> None:
     rec = recorded("insights_invalid_metric")
-    resp = graph.get(f"/v26.0/{big_page}/insights", **rec["request"]["params"])
+    resp = graph.get(f"/v26.0/{big_page}/insights", token=big_token, **rec["request"]["params"])
     assert resp.status_code == rec["status"]
     assert_shape(rec["body"], resp.json())
     assert resp.json()["error"]["message"] == rec["body"]["error"]["message"]
@@ -219,8 +248,9 @@ def _trigger_expired(graph: Graph, world: World) -> requests.Response:
 
 
 def _trigger_permission(graph: Graph, world: World) -> requests.Response:
+    # Another Page's token reads public fields but not the posts (docs/sandbox.md).
     world.tokens.add("one-page", type="PAGE", page_ids={world.pages[1]})
-    return graph.get(f"/v26.0/{world.pages[0]}", token="one-page")
+    return graph.get(f"/v26.0/{world.pages[0]}/posts", token="one-page")
 
 
 def _trigger_app_limit(graph: Graph, world: World) -> requests.Response:
@@ -231,17 +261,36 @@ def _trigger_app_limit(graph: Graph, world: World) -> requests.Response:
 
 def _trigger_reduce(graph: Graph, world: World) -> requests.Response:
     world.faults.reduce_data_rate = 1.0
-    return graph.get(f"/v26.0/{world.pages[0]}/posts", limit=100)
+    token = world.page_token(world.pages[0])
+    return graph.get(f"/v26.0/{world.pages[0]}/posts", token=token, limit=100)
+
+
+def _trigger_no_metric(graph: Graph, world: World) -> requests.Response:
+    return graph.get(f"/v26.0/{world.pages[0]}/insights", token=world.page_token(world.pages[0]))
+
+
+def _legacy(call: Callable[[Graph, World], requests.Response]) -> Callable[..., Any]:
+    """Run ``call`` as an app created before 4 Nov 2026: the ids recordings predate it."""
+
+    def trigger(graph: Graph, world: World) -> requests.Response:
+        world.legacy_app = True
+        return call(graph, world)
+
+    return trigger
 
 
 # (recorded body, how to provoke it, the code the sandbox must answer with)
 ERROR_CASES: list[tuple[str, Callable[[Graph, World], requests.Response], int]] = [
     # the documented full shape (subcode, user title and message): "no metric" has all of it
-    ("error_shape", lambda g, w: g.get(f"/v26.0/{w.pages[0]}/insights"), 3001),
+    ("error_shape", _trigger_no_metric, 3001),
     ("error_token_expired", _trigger_expired, 190),
     ("error_unknown_object", lambda g, w: g.get("/v26.0/2"), 100),
-    ("error_alias_missing", lambda g, w: g.get("/v26.0/", ids="nosuchalias"), 803),
-    ("error_too_many_ids", lambda g, w: g.get("/v26.0/", ids=",".join(map(str, range(54)))), 100),
+    ("error_alias_missing", _legacy(lambda g, w: g.get("/v25.0/", ids="nosuchalias")), 803),
+    (
+        "error_too_many_ids",
+        _legacy(lambda g, w: g.get("/v25.0/", ids=",".join(map(str, range(54))))),
+        100,
+    ),
     ("error_permission_200", _trigger_permission, 200),
     ("error_app_limit_4", _trigger_app_limit, 4),
     ("error_reduce_data", _trigger_reduce, 1),

@@ -1,4 +1,7 @@
-"""Endpoints in detail: paging, field expansion, insights windows, accounts, debug_token."""
+"""Endpoints in detail: paging, field expansion, insights windows, accounts, debug_token.
+
+Posts and insights are read with the Page's own token (§0), as the collector must.
+"""
 
 from __future__ import annotations
 
@@ -28,14 +31,16 @@ def _follow_all(graph: SandboxClient, url: str) -> list[dict[str, object]]:
 
 
 def test_cursor_paging_covers_everything_once(
-    graph: SandboxClient, world: World, district_page: str
+    graph: SandboxClient, world: World, district_page: str, district_token: str
 ) -> None:
-    first = graph.get(f"/v26.0/{district_page}/posts", limit=37, fields="id,created_time")
+    first = graph.get(
+        f"/v26.0/{district_page}/posts", token=district_token, limit=37, fields="id,created_time"
+    )
     body = first.json()
     nxt = body["paging"]["next"]
     query = parse_qs(urlsplit(nxt).query)
     # the next link repeats the original query, access_token included, and adds a cursor
-    assert query["access_token"] == ["sandbox-token"]
+    assert query["access_token"] == [district_token]
     assert query["limit"] == ["37"] and query["fields"] == ["id,created_time"] and "after" in query
     assert "previous" not in body["paging"]
     items = body["data"] + _follow_all(graph, nxt)
@@ -46,17 +51,23 @@ def test_cursor_paging_covers_everything_once(
     assert times == sorted(times, reverse=True)
 
 
-def test_before_cursor_goes_back(graph: SandboxClient, big_page: str) -> None:
-    page1 = graph.get(f"/v26.0/{big_page}/posts", limit=5).json()
+def test_before_cursor_goes_back(graph: SandboxClient, big_page: str, big_token: str) -> None:
+    page1 = graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=5).json()
     page2 = graph.session.get(page1["paging"]["next"], timeout=10).json()
     back = graph.session.get(page2["paging"]["previous"], timeout=10).json()
     assert [p["id"] for p in back["data"]] == [p["id"] for p in page1["data"]]
 
 
-def test_since_until_filter(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_since_until_filter(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
     since, until = world.now - timedelta(days=10), world.now - timedelta(days=3)
     got = graph.get(
-        f"/v26.0/{big_page}/posts", since=to_ts(since), until=to_ts(until), limit=100
+        f"/v26.0/{big_page}/posts",
+        token=big_token,
+        since=to_ts(since),
+        until=to_ts(until),
+        limit=100,
     ).json()["data"]
     truth = [
         p["id"]
@@ -66,9 +77,13 @@ def test_since_until_filter(graph: SandboxClient, world: World, big_page: str) -
     assert [p["id"] for p in got] == truth and truth
 
 
-def test_posts_published_posts_feed(graph: SandboxClient, world: World, district_page: str) -> None:
+def test_posts_published_posts_feed(
+    graph: SandboxClient, world: World, district_page: str, district_token: str
+) -> None:
     def all_ids(edge: str) -> list[str]:
-        first = graph.get(f"/v26.0/{district_page}/{edge}", limit=100, fields="id,from").json()
+        first = graph.get(
+            f"/v26.0/{district_page}/{edge}", token=district_token, limit=100, fields="id,from"
+        ).json()
         items = first["data"] + _follow_all(graph, first["paging"].get("next", ""))
         return [str(i["id"]) for i in items]
 
@@ -77,12 +92,18 @@ def test_posts_published_posts_feed(graph: SandboxClient, world: World, district
     assert set(posts) < set(feed)  # the feed adds visitor posts
 
 
-def test_empty_edge_has_no_paging(graph: SandboxClient, big_page: str) -> None:
-    body = graph.get(f"/v26.0/{big_page}/posts", since="2020-01-01", until="2020-01-02").json()
+def test_empty_edge_has_no_paging(graph: SandboxClient, big_page: str, big_token: str) -> None:
+    body = graph.get(
+        f"/v26.0/{big_page}/posts", token=big_token, since="2020-01-01", until="2020-01-02"
+    ).json()
     assert body == {"data": []}
 
 
-def test_field_expansion_with_aliases(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_field_expansion_with_aliases_for_a_legacy_app(
+    legacy_graph: tuple[World, SandboxClient],
+) -> None:
+    world, graph = legacy_graph
+    big_page = world.pages[0]
     post = next(p for p in world.truth_posts(big_page) if p["reactions_by_type"]["LOVE"] > 0)
     fields = (
         "reactions.summary(total_count).limit(0),"
@@ -90,7 +111,8 @@ def test_field_expansion_with_aliases(graph: SandboxClient, world: World, big_pa
         "reactions.type(CARE).limit(0).summary(true).as(reactions_care),"
         "comments.summary(true).limit(0),permalink_url,message,created_time"
     )
-    body = graph.get(f"/v26.0/{post['id']}", fields=fields).json()
+    token = world.page_token(big_page)
+    body = graph.get(f"/v26.0/{post['id']}", token=token, fields=fields).json()
     assert list(body) == [
         "reactions",
         "reactions_love",
@@ -111,12 +133,33 @@ def test_field_expansion_with_aliases(graph: SandboxClient, world: World, big_pa
     assert body["permalink_url"] == post["permalink_url"] and body["message"] == post["message"]
 
 
-def test_nested_edges_and_subfields(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_reactions_by_type_without_aliases(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
+    """What a new app does instead of aliases (§0): one lifetime metric, nested in a listing."""
+    fields = (
+        "id,reactions.summary(total_count).limit(0),"
+        "insights.metric(post_reactions_by_type_total)"
+    )
+    body = graph.get(
+        f"/v26.0/{big_page}/published_posts", token=big_token, limit=20, fields=fields
+    ).json()
+    for item in body["data"]:
+        truth = world.truth_post(item["id"])
+        by_type = item["insights"]["data"][0]["values"][0]["value"]
+        assert item["reactions"]["summary"]["total_count"] == truth["reactions_total"]
+        assert sum(by_type.values()) == truth["reactions_total"]
+        assert by_type.get("love", 0) == truth["reactions_by_type"]["LOVE"]
+
+
+def test_nested_edges_and_subfields(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
     fields = (
         "name,posts.limit(2){id,from{name},attachments{type,subattachments{target}},"
         "insights.metric(post_clicks)}"
     )
-    body = graph.get(f"/v26.0/{big_page}", fields=fields).json()
+    body = graph.get(f"/v26.0/{big_page}", token=big_token, fields=fields).json()
     posts = body["posts"]
     assert len(posts["data"]) == 2
     assert "next" in posts["paging"]
@@ -129,16 +172,22 @@ def test_nested_edges_and_subfields(graph: SandboxClient, world: World, big_page
             assert set(att) <= {"type", "subattachments"}
 
 
-def test_reactions_and_comments_edges(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_reactions_and_comments_edges(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
     post = next(p for p in world.truth_posts(big_page) if p["comments"] > 3)
-    reactions = graph.get(f"/v26.0/{post['id']}/reactions", limit=3, summary="total_count").json()
+    reactions = graph.get(
+        f"/v26.0/{post['id']}/reactions", token=big_token, limit=3, summary="total_count"
+    ).json()
     assert reactions["summary"] == {"total_count": post["reactions_total"]}
     assert [set(r) for r in reactions["data"]] == [{"id", "name", "type"}] * 3
-    loves = graph.get(f"/v26.0/{post['id']}/reactions", type="LOVE", limit=100).json()["data"]
+    loves = graph.get(
+        f"/v26.0/{post['id']}/reactions", token=big_token, type="LOVE", limit=100
+    ).json()["data"]
     assert len(loves) == post["reactions_by_type"]["LOVE"] and all(
         r["type"] == "LOVE" for r in loves
     )
-    first = graph.get(f"/v26.0/{post['id']}/comments", limit=2).json()
+    first = graph.get(f"/v26.0/{post['id']}/comments", token=big_token, limit=2).json()
     everything = first["data"] + _follow_all(graph, first["paging"]["next"])
     assert len(everything) == post["comments"]
     assert all(
@@ -146,11 +195,12 @@ def test_reactions_and_comments_edges(graph: SandboxClient, world: World, big_pa
     )
 
 
-def test_username_alias_and_ids(graph: SandboxClient, world: World) -> None:
+def test_username_alias_and_ids(legacy_graph: tuple[World, SandboxClient]) -> None:
+    world, graph = legacy_graph
     page = next(p for p in world.pages if world.spec(p).username)
     username = world.spec(page).username
     assert graph.get(f"/v26.0/{username}").json()["id"] == page
-    both = graph.get("/v26.0/", ids=f"{username},{world.pages[1]}", fields="fan_count").json()
+    both = graph.get("/v25.0/", ids=f"{username},{world.pages[1]}", fields="fan_count").json()
     assert list(both) == [username, world.pages[1]]  # keyed by what was asked
 
 
@@ -158,11 +208,12 @@ def test_username_alias_and_ids(graph: SandboxClient, world: World) -> None:
 
 
 def test_insights_since_day_included_and_pacific_midnights(
-    graph: SandboxClient, world: World, big_page: str
+    graph: SandboxClient, world: World, big_page: str, big_token: str
 ) -> None:
     # 1 Nov 2026: clocks go back; end_times move from 07:00 to 08:00 UTC.
     resp = graph.get(
         f"/v26.0/{big_page}/insights",
+        token=big_token,
         metric="page_follows",
         period="day",
         since="2026-10-30",
@@ -181,10 +232,11 @@ def test_insights_since_day_included_and_pacific_midnights(
         assert v["value"] == world.truth_page(big_page, at=end)["followers_count"]
 
 
-def test_insights_90_day_boundary(graph: SandboxClient, big_page: str) -> None:
+def test_insights_90_day_boundary(graph: SandboxClient, big_page: str, big_token: str) -> None:
     since = datetime(2026, 6, 1, 7, tzinfo=UTC)
     ok = graph.get(
         f"/v26.0/{big_page}/insights",
+        token=big_token,
         metric="page_views_total",
         period="day",
         since=to_ts(since),
@@ -193,6 +245,7 @@ def test_insights_90_day_boundary(graph: SandboxClient, big_page: str) -> None:
     assert ok.status_code == 200 and len(ok.json()["data"][0]["values"]) == 90
     too_long = graph.get(
         f"/v26.0/{big_page}/insights",
+        token=big_token,
         metric="page_views_total",
         period="day",
         since=to_ts(since),
@@ -201,9 +254,11 @@ def test_insights_90_day_boundary(graph: SandboxClient, big_page: str) -> None:
     assert too_long.status_code == 400
 
 
-def test_insights_periods(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_insights_periods(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
     body = graph.get(
-        f"/v26.0/{big_page}/insights", metric="page_post_engagements,page_follows"
+        f"/v26.0/{big_page}/insights", token=big_token, metric="page_post_engagements,page_follows"
     ).json()
     assert [(m["name"], m["period"]) for m in body["data"]] == [
         ("page_post_engagements", "day"),
@@ -217,41 +272,72 @@ def test_insights_periods(graph: SandboxClient, world: World, big_page: str) -> 
         world.truth_page_insight(big_page, "page_post_engagements", day - timedelta(days=i))
         for i in range(7)
     )
-    lifetime = graph.get(f"/v26.0/{big_page}/insights", metric="page_follows", period="lifetime")
+    lifetime = graph.get(
+        f"/v26.0/{big_page}/insights", token=big_token, metric="page_follows", period="lifetime"
+    )
     assert lifetime.json()["data"] == []
 
 
-def test_insights_follow_paging_links(graph: SandboxClient, big_page: str) -> None:
+def test_insights_follow_paging_links(
+    graph: SandboxClient, big_page: str, big_token: str
+) -> None:
     body = graph.get(
-        f"/v26.0/{big_page}/insights", metric="page_daily_follows_unique", period="day"
+        f"/v26.0/{big_page}/insights",
+        token=big_token,
+        metric="page_daily_follows_unique",
+        period="day",
     ).json()
     prev = graph.session.get(body["paging"]["previous"], timeout=10).json()
     assert prev["data"][0]["values"][-1]["end_time"] < body["data"][0]["values"][0]["end_time"]
     assert len(prev["data"][0]["values"]) == 2
 
 
-def test_small_page_has_no_insights(graph: SandboxClient, small_page: str, world: World) -> None:
-    body = graph.get(f"/v26.0/{small_page}/insights", metric="page_follows", period="day").json()
-    assert body == {"data": []}
-    assert world.truth_page(small_page)["fan_count"] < 100
-    assert graph.get(f"/v26.0/{small_page}/insights", metric="page_fans").status_code == 400
+def test_only_tiny_pages_have_no_insights(make_world: Callable[..., World]) -> None:
+    # Two days into the history some residential-area Pages still have fewer than 30 followers.
+    world = make_world(n_pages=120, now=datetime(2025, 11, 27, 12, tzinfo=UTC))
+    shared = [p for p in world.pages if "ANALYZE" in world.tasks(p)]
+    tiny = next(p for p in shared if world.truth_page(p)["followers_count"] < 30)
+    small = next(p for p in shared if 30 <= world.truth_page(p)["fan_count"] < 100)
+    with SandboxServer(world) as srv, requests.Session() as session:
+        graph = SandboxClient(srv, session)
+
+        def ask(page: str, metric: str = "page_follows") -> requests.Response:
+            token = world.page_token(page)
+            return graph.get(f"/v24.0/{page}/insights", token=token, metric=metric, period="day")
+
+        assert ask(tiny).json() == {"data": []}
+        assert ask(tiny, "page_fans").status_code == 400  # metric names are checked first
+        values = ask(small).json()["data"][0]["values"]  # under 100 likes, yet values (§0)
+        assert [v["value"] for v in values] == [
+            world.truth_page_insight(small, "page_follows", world.day_for_end_time(v["end_time"]))
+            for v in values
+        ]
+    assert not world.has_insights(tiny) and world.has_insights(small)
 
 
 @pytest.mark.parametrize("metric", DEPRECATED_METRICS)
-def test_every_retired_metric_fails(graph: SandboxClient, big_page: str, metric: str) -> None:
-    resp = graph.get(f"/v26.0/{big_page}/insights", metric=metric, period="day")
+def test_every_retired_metric_fails(
+    graph: SandboxClient, big_page: str, big_token: str, metric: str
+) -> None:
+    resp = graph.get(f"/v26.0/{big_page}/insights", token=big_token, metric=metric, period="day")
     assert resp.status_code == 400
     assert resp.json()["error"]["message"] == "(#100) The value must be a valid insights metric"
 
 
-def test_every_valid_metric_answers(graph: SandboxClient, world: World, big_page: str) -> None:
-    page = graph.get(f"/v26.0/{big_page}/insights", metric=",".join(PAGE_METRICS), period="day")
+def test_every_valid_metric_answers(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
+    page = graph.get(
+        f"/v26.0/{big_page}/insights", token=big_token, metric=",".join(PAGE_METRICS), period="day"
+    )
     assert [m["name"] for m in page.json()["data"]] == list(PAGE_METRICS)
     post = world.truth_posts(big_page)[5]["id"]
-    body = graph.get(f"/v26.0/{post}/insights", metric=",".join(POST_METRICS)).json()
+    body = graph.get(
+        f"/v26.0/{post}/insights", token=big_token, metric=",".join(POST_METRICS)
+    ).json()
     assert [m["name"] for m in body["data"]] == list(POST_METRICS)
     assert all(set(m["values"][0]) == {"value"} for m in body["data"])
-    by_path = graph.get(f"/v26.0/{post}/insights/post_clicks").json()
+    by_path = graph.get(f"/v26.0/{post}/insights/post_clicks", token=big_token).json()
     assert by_path["data"][0]["values"][0]["value"] == world.truth_post_insight(post, "post_clicks")
 
 
@@ -260,12 +346,19 @@ def test_every_valid_metric_answers(graph: SandboxClient, world: World, big_page
 
 def test_me_accounts_paging_and_page_tokens(graph: SandboxClient, world: World) -> None:
     first = graph.get("/v26.0/me/accounts", limit=10, summary="total_count").json()
-    assert first["summary"] == {"total_count": len(world.pages)}
+    shared = world.shared_pages()
+    assert len(shared) < len(world.pages)  # some commune Pages are not shared
+    assert first["summary"] == {"total_count": len(shared)}
     accounts = first["data"] + _follow_all(graph, first["paging"]["next"])
-    assert [a["id"] for a in accounts] == world.pages
+    assert [a["id"] for a in accounts] == shared
+    assert [a["tasks"] for a in accounts] == [list(world.tasks(p)) for p in shared]
     token = accounts[3]["access_token"]
-    assert graph.get(f"/v26.0/{accounts[3]['id']}", token=token).status_code == 200
-    assert graph.get(f"/v26.0/{accounts[4]['id']}", token=token).status_code == 403
+    assert token == world.page_token(accounts[3]["id"])
+    assert graph.get(f"/v26.0/{accounts[3]['id']}/posts", token=token).status_code == 200
+    other = graph.get(f"/v26.0/{accounts[4]['id']}/posts", token=token)
+    assert other.status_code == 403 and other.json()["error"]["code"] == 200
+    # another Page's public fields are fine with any token
+    assert graph.get(f"/v26.0/{accounts[4]['id']}", token=token).status_code == 200
     me = graph.get("/v26.0/me", token=token).json()
     assert me["id"] == accounts[3]["id"]
     info = graph.get("/v26.0/debug_token", input_token=token).json()["data"]
@@ -287,17 +380,25 @@ def test_authorization_header(server: SandboxServer, world: World) -> None:
     assert resp.status_code == 200
 
 
-def test_request_log_and_stats(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_request_log_and_stats(
+    graph: SandboxClient, world: World, big_page: str, big_token: str
+) -> None:
     graph.get(f"/v26.0/{big_page}", fields="fan_count")
-    graph.get(f"/v26.0/{big_page}/posts", limit=3)
-    graph.get(f"/v26.0/{big_page}/insights", metric="page_follows")
+    graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=3)
+    graph.get(f"/v26.0/{big_page}/insights", token=big_token, metric="page_follows")
+    graph.get("/v26.0/debug_token", input_token=big_token)
     log = graph.server.request_log
-    assert [(e.method, e.path, e.status, e.page_id) for e in log] == [
+    assert [(e.method, e.path, e.status, e.page_id) for e in log][:3] == [
         ("GET", f"/v26.0/{big_page}", 200, big_page),
         ("GET", f"/v26.0/{big_page}/posts", 200, big_page),
         ("GET", f"/v26.0/{big_page}/insights", 200, big_page),
     ]
-    assert all("access_token" not in e.query for e in log)
+    assert [e.query for e in log] == ["fields=fan_count", "limit=3", "metric=page_follows", ""]
+    assert all(big_token not in e.query and "access_token" not in e.query for e in log)
+    graph.server.stats.reset()
+    graph.get(f"/v26.0/{big_page}", fields="fan_count")
+    graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=3)
+    graph.get(f"/v26.0/{big_page}/insights", token=big_token, metric="page_follows")
     stats = graph.server.stats
     assert stats.total_calls == 3 and stats.calls_per_page[big_page] == 3
     assert dict(stats.calls_per_kind) == {"page": 1, "posts": 1, "page_insights": 1}
@@ -333,9 +434,10 @@ def test_error_headers_stay_ascii(graph: SandboxClient) -> None:
     assert resp.headers["WWW-Authenticate"].isascii()
 
 
-def test_ids_count_duplicates_and_accept_me(graph: SandboxClient, world: World) -> None:
+def test_ids_count_duplicates_and_accept_me(legacy_graph: tuple[World, SandboxClient]) -> None:
+    world, graph = legacy_graph
     page = world.pages[1]
-    body = graph.get("/v26.0/", ids=f"{page},{page},me", fields="name").json()
+    body = graph.get("/v25.0/", ids=f"{page},{page},me", fields="name").json()
     assert list(body) == [page, "me"]
-    too_many = graph.get("/v26.0/", ids=",".join([page] * 51))
+    too_many = graph.get("/v25.0/", ids=",".join([page] * 51))
     assert too_many.json()["error"]["message"].endswith("Provided: 51.")

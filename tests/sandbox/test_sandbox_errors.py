@@ -28,6 +28,11 @@ def _page(world: World) -> str:
     return world.pages[0]
 
 
+def _pt(world: World) -> str:
+    """The first Page's own token (posts and insights need it, §0)."""
+    return world.page_token(world.pages[0])
+
+
 def _token(value: str, revoke: int | None = None, expired: bool = False, **kwargs: Any) -> Setup:
     """Setup that registers a token (optionally revoked or already expired)."""
 
@@ -105,7 +110,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
     ),
     (
         "scope read_insights missing",
-        _token("no-insights", scopes=("pages_read_engagement",)),
+        lambda w: _token(
+            "no-insights", type="PAGE", page_ids={_page(w)}, scopes=("pages_read_engagement",)
+        )(w),
         lambda g, w: g.get(
             f"/v26.0/{_page(w)}/insights", token="no-insights", metric="page_follows"
         ),
@@ -168,7 +175,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
     (
         "nonexisting post field",
         _nothing,
-        lambda g, w: g.get(f"/v26.0/{w.truth_posts(_page(w))[0]['id']}", fields="permalink_urls"),
+        lambda g, w: g.get(
+            f"/v26.0/{w.truth_posts(_page(w))[0]['id']}", token=_pt(w), fields="permalink_urls"
+        ),
         400,
         100,
         None,
@@ -206,9 +215,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
         "Syntax error",
     ),
     (
-        "too many ids",
-        _nothing,
-        lambda g, w: g.get("/v26.0/", ids=",".join(map(str, range(1, 52)))),
+        "too many ids (legacy app)",
+        lambda w: setattr(w, "legacy_app", True),
+        lambda g, w: g.get("/v25.0/", ids=",".join(map(str, range(1, 52)))),
         400,
         100,
         None,
@@ -218,7 +227,7 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
     (
         "no metric",
         _nothing,
-        lambda g, w: g.get(f"/v26.0/{_page(w)}/insights", period="day"),
+        lambda g, w: g.get(f"/v26.0/{_page(w)}/insights", token=_pt(w), period="day"),
         400,
         3001,
         1504028,
@@ -229,7 +238,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
         "one bad metric among good",
         _nothing,
         lambda g, w: g.get(
-            f"/v26.0/{_page(w)}/insights", metric="page_follows,page_fans,page_views_total"
+            f"/v26.0/{_page(w)}/insights",
+            token=_pt(w),
+            metric="page_follows,page_fans,page_views_total",
         ),
         400,
         100,
@@ -241,7 +252,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
         "page metric on a post",
         _nothing,
         lambda g, w: g.get(
-            f"/v26.0/{w.truth_posts(_page(w))[0]['id']}/insights", metric="page_follows"
+            f"/v26.0/{w.truth_posts(_page(w))[0]['id']}/insights",
+            token=_pt(w),
+            metric="page_follows",
         ),
         400,
         100,
@@ -252,7 +265,9 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
     (
         "invalid period",
         _nothing,
-        lambda g, w: g.get(f"/v26.0/{_page(w)}/insights", metric="page_follows", period="hourly"),
+        lambda g, w: g.get(
+            f"/v26.0/{_page(w)}/insights", token=_pt(w), metric="page_follows", period="hourly"
+        ),
         400,
         100,
         None,
@@ -264,6 +279,7 @@ ERROR_CASES: list[tuple[str, Setup, Call, int, int, int | None, str, str]] = [
         _nothing,
         lambda g, w: g.get(
             f"/v26.0/{_page(w)}/insights",
+            token=_pt(w),
             metric="page_follows",
             since="2026-05-01",
             until="2026-08-01",
@@ -341,9 +357,9 @@ def test_error_classes(
 @pytest.mark.parametrize("edge", ["posts", "published_posts", "feed"])
 @pytest.mark.parametrize(("limit", "status"), [(100, 200), (101, 400), (500, 400)])
 def test_limit_over_100_is_an_error(
-    graph: SandboxClient, big_page: str, edge: str, limit: int, status: int
+    graph: SandboxClient, big_page: str, big_token: str, edge: str, limit: int, status: int
 ) -> None:
-    resp = graph.get(f"/v26.0/{big_page}/{edge}", limit=limit, fields="id")
+    resp = graph.get(f"/v26.0/{big_page}/{edge}", token=big_token, limit=limit, fields="id")
     assert resp.status_code == status
     if status == 400:
         assert (
@@ -445,20 +461,25 @@ def test_user_token_hits_code_32_with_page_usage(
     assert json.loads(resp.headers["X-Page-Usage"])["call_count"] >= 100
 
 
-def test_batch_items_and_ids_count_separately(
-    graph: SandboxClient, world: World, big_page: str
-) -> None:
+def test_batch_items_count_separately(graph: SandboxClient, world: World, big_page: str) -> None:
     world.faults.quota_calls_per_page = 3
     items = graph.batch(
         [{"method": "GET", "relative_url": f"v26.0/{big_page}?fields=id"}] * 5
     ).json()
     assert [i["code"] for i in items] == [200, 200, 200, 400, 400]
     assert json.loads(items[3]["body"])["error"]["code"] == 80001
+
+
+def test_ids_count_separately_for_a_legacy_app(
+    legacy_graph: tuple[World, SandboxClient],
+) -> None:
+    world, graph = legacy_graph
+    world.faults.quota_calls_per_page = 3
     other = world.pages[1:3]
-    assert graph.get("/v26.0/", ids=",".join(other)).status_code == 200
-    assert graph.get("/v26.0/", ids=",".join(other)).status_code == 200
-    assert graph.get("/v26.0/", ids=",".join(other)).status_code == 200
-    resp = graph.get("/v26.0/", ids=",".join(other))
+    assert graph.get("/v25.0/", ids=",".join(other)).status_code == 200
+    assert graph.get("/v25.0/", ids=",".join(other)).status_code == 200
+    assert graph.get("/v25.0/", ids=",".join(other)).status_code == 200
+    resp = graph.get("/v25.0/", ids=",".join(other))
     assert resp.json()["error"]["code"] == 80001
     assert set(json.loads(resp.headers["X-Business-Use-Case-Usage"])) == set(other)
     assert graph.server.stats.calls_per_page[other[0]] == 4
@@ -476,17 +497,18 @@ def test_transient_errors(graph: SandboxClient, world: World, big_page: str) -> 
 
 
 def test_reduce_data_only_for_big_requests(
-    graph: SandboxClient, world: World, big_page: str
+    graph: SandboxClient, world: World, big_page: str, big_token: str
 ) -> None:
     world.faults.reduce_data_rate = 1.0
-    resp = graph.get(f"/v26.0/{big_page}/posts", limit=100)
+    resp = graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=100)
     assert resp.status_code == 500
     assert resp.json()["error"]["message"] == (
         "Please reduce the amount of data you're asking for, then retry your request"
     )
-    assert graph.get(f"/v26.0/{big_page}/posts", limit=10).status_code == 200
-    assert graph.get("/v26.0/", ids=",".join(world.pages[:20])).json()["error"]["code"] == 1
-    assert graph.get("/v26.0/", ids=",".join(world.pages[:3])).status_code == 200
+    assert graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=10).status_code == 200
+    world.legacy_app = True
+    assert graph.get("/v25.0/", ids=",".join(world.pages[:20])).json()["error"]["code"] == 1
+    assert graph.get("/v25.0/", ids=",".join(world.pages[:3])).status_code == 200
 
 
 def test_fault_rng_is_deterministic(graph: SandboxClient, world: World, big_page: str) -> None:
@@ -549,13 +571,13 @@ def test_unpublished_page(graph: SandboxClient, world: World, big_page: str) -> 
     world.faults.unpublish_at[big_page] = world.now + timedelta(hours=1)
     assert graph.get(f"/v26.0/{big_page}").status_code == 200
     world.advance(hours=2)
-    # The system user assigned to the Page still sees it; a plain user token does not.
+    # The system user it is shared with still sees it; a user without a role on it does not.
     resp = graph.get(f"/v26.0/{big_page}", fields="is_published")
     assert resp.json() == {"is_published": False, "id": big_page}
-    world.tokens.add("outsider-user-token", type="USER")
+    world.tokens.add("outsider-user-token", type="USER", page_ids={world.pages[1]})
     resp = graph.get(f"/v26.0/{big_page}", token="outsider-user-token", fields="is_published")
     assert resp.status_code == 400 and resp.json()["error"]["error_subcode"] == 33
-    page_token = world.tokens.page_token(world.tokens.get("sandbox-token"), big_page).value  # type: ignore[arg-type]
+    page_token = world.page_token(big_page)
     own = graph.get(f"/v26.0/{big_page}", token=page_token, fields="is_published")
     assert own.json() == {"is_published": False, "id": big_page}
     assert world.truth_page(big_page)["is_published"] is False
@@ -568,11 +590,12 @@ def test_deleted_page(graph: SandboxClient, world: World) -> None:
     post = world.truth_posts(page)[0]["id"]
     world.faults.delete_at[page] = world.now + timedelta(minutes=5)
     world.advance(minutes=10)
+    page_token = world.page_token(page)
     for path, params in [
         (f"/v26.0/{page}", {}),
-        (f"/v26.0/{post}", {}),
+        (f"/v26.0/{post}", {"token": page_token}),
+        (f"/v26.0/{page}/posts", {"token": page_token}),
         (f"/v26.0/{page}/posts", {}),
-        ("/v26.0/", {"ids": f"{world.pages[0]},{page}"}),
     ]:
         resp = graph.get(path, **params)
         assert (resp.status_code, resp.json()["error"].get("error_subcode")) == (400, 33), path
@@ -583,14 +606,15 @@ def test_deleted_page(graph: SandboxClient, world: World) -> None:
     assert page not in [p["id"] for p in listed]
 
 
-def test_deleted_post(graph: SandboxClient, world: World, big_page: str) -> None:
+def test_deleted_post(graph: SandboxClient, world: World, big_page: str, big_token: str) -> None:
     post = world.truth_posts(big_page)[2]
     world.faults.delete_post_at[post["id"]] = world.now + timedelta(hours=1)
-    assert graph.get(f"/v26.0/{post['id']}").status_code == 200
+    assert graph.get(f"/v26.0/{post['id']}", token=big_token).status_code == 200
     world.advance(hours=2)
-    resp = graph.get(f"/v26.0/{post['id']}")
+    resp = graph.get(f"/v26.0/{post['id']}", token=big_token)
     assert resp.json()["error"]["error_subcode"] == 33
-    ids = [p["id"] for p in graph.get(f"/v26.0/{big_page}/posts", limit=10).json()["data"]]
+    listed = graph.get(f"/v26.0/{big_page}/posts", token=big_token, limit=10).json()["data"]
+    ids = [p["id"] for p in listed]
     assert post["id"] not in ids
     truth = next(p for p in world.truth_posts(big_page) if p["id"] == post["id"])
     assert truth["deleted"] is True
