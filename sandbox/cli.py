@@ -60,6 +60,18 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.option(
     "--app-secret", default=None, help="Require appsecret_proof computed with this secret."
 )
+@click.option(
+    "--legacy-app",
+    is_flag=True,
+    help="Act as an app created before 4 Nov 2026: ?ids= (below v26.0), field aliases, "
+    "date_format, method and callback still work. Default: a new app, which is refused them.",
+)
+@click.option(
+    "--ppca",
+    is_flag=True,
+    help="Give the app Page Public Content Access: posts of Pages not shared with the "
+    "Business Manager become readable with the system-user token (never their insights).",
+)
 def serve(
     host: str,
     port: int,
@@ -70,6 +82,8 @@ def serve(
     jitter_ms: float,
     now: datetime,
     app_secret: str | None,
+    legacy_app: bool,
+    ppca: bool,
 ) -> None:
     """Serve the Graph API sandbox; prints the base URL and the token to use."""
     if not is_loopback(host):
@@ -78,9 +92,18 @@ def serve(
         raise click.UsageError("give --units or --pages, not both")
     try:
         if units is not None:
-            world = World.from_units_csv(units, seed=seed, now=now, app_secret=app_secret)
+            world = World.from_units_csv(
+                units, seed=seed, now=now, app_secret=app_secret, legacy_app=legacy_app, ppca=ppca
+            )
         else:
-            world = World.generate(pages or 50, seed=seed, now=now, app_secret=app_secret)
+            world = World.generate(
+                pages or 50,
+                seed=seed,
+                now=now,
+                app_secret=app_secret,
+                legacy_app=legacy_app,
+                ppca=ppca,
+            )
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     world.faults.latency_ms = latency_ms
@@ -91,9 +114,14 @@ def serve(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"Graph API sandbox listening on {server.base_url}")
     click.echo(f"access token: {DEFAULT_TOKEN}")
-    click.echo(f"pages: {len(world.pages)}; simulated now: {world.now.isoformat()}")
     click.echo(
-        f"try: curl '{server.base_url}/v26.0/{world.pages[0]}?fields=fan_count,followers_count"
+        f"pages: {len(world.pages)} ({len(world.shared_pages())} shared with the Business "
+        f"Manager); simulated now: {world.now.isoformat()}"
+    )
+    app = "legacy app" if legacy_app else "new app (no ids=, no field aliases)"
+    click.echo(f"app: {app}; Page Public Content Access: {'yes' if ppca else 'no'}")
+    click.echo(
+        f"try: curl '{server.base_url}/v27.0/{world.pages[0]}?fields=fan_count,followers_count"
         f"&access_token={DEFAULT_TOKEN}'"
     )
     click.echo("Press Ctrl-C to stop.", err=True)

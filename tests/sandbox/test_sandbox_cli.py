@@ -31,8 +31,59 @@ def test_serve_rejects_units_and_pages_together(tmp_path: Path) -> None:
 def test_serve_help_mentions_options() -> None:
     result = CliRunner().invoke(sandbox_group, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--units", "--pages", "--seed", "--latency-ms", "--now"):
+    options = (
+        "--host", "--port", "--units", "--pages", "--seed", "--latency-ms", "--now",
+        "--legacy-app", "--ppca",
+    )  # fmt: skip
+    for option in options:
         assert option in result.output
+
+
+@pytest.mark.parametrize(
+    ("flags", "ids_status", "posts_status"),
+    [([], 400, 403), (["--legacy-app", "--ppca"], 200, 200)],
+)
+def test_serve_app_profile_flags(
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    ids_status: int,
+    posts_status: int,
+) -> None:
+    """--legacy-app and --ppca reach the served world (checked without a real server loop)."""
+    from sandbox import cli
+
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    class FakeServer:
+        def __init__(self, world: object, host: str, port: int) -> None:
+            seen["world"] = world
+
+        def start(self) -> FakeServer:
+            raise Stop
+
+    monkeypatch.setattr(cli, "SandboxServer", FakeServer)
+    result = CliRunner().invoke(sandbox_group, ["serve", "--pages", "40", *flags])
+    assert isinstance(result.exception, Stop)
+    from sandbox import SandboxServer, World
+
+    world = seen["world"]
+    assert isinstance(world, World)
+    unshared = next(p for p in world.pages if not world.tasks(p))
+    with SandboxServer(world) as srv:
+        ids = requests.get(
+            f"{srv.base_url}/v25.0/",
+            params={"ids": world.pages[0], "access_token": "sandbox-token"},
+            timeout=10,
+        )
+        posts = requests.get(
+            f"{srv.base_url}/v25.0/{unshared}/posts",
+            params={"access_token": "sandbox-token"},
+            timeout=10,
+        )
+    assert (ids.status_code, posts.status_code) == (ids_status, posts_status)
 
 
 def test_serve_runs_until_stopped(tmp_path: Path) -> None:
