@@ -96,8 +96,7 @@ def table_world() -> Iterator[tuple[World, SandboxClient]]:
 
 
 def _page_for(world: World, kind: str) -> str:
-    pages = {"analyze": world.pages[2], "content_only": world.pages[3], "not_shared": world.pages[4]}
-    page = pages[kind]
+    page = {"analyze": world.pages[2], "content_only": world.pages[3]}.get(kind, world.pages[4])
     if kind == "content_only":
         world.set_tasks(page, ("CREATE_CONTENT", "MODERATE"))
     elif kind == "not_shared":
@@ -187,7 +186,11 @@ def test_page_token_required_body(graph: SandboxClient, big_page: str) -> None:
     error = resp.json()["error"]
     assert list(error) == ["message", "type", "code", "error_subcode", "fbtrace_id"]
     assert error["message"] == "A Page access token is required for this call."
-    assert (error["type"], error["code"], error["error_subcode"]) == ("OAuthException", 190, 2069032)
+    assert (error["type"], error["code"], error["error_subcode"]) == (
+        "OAuthException",
+        190,
+        2069032,
+    )
     assert resp.headers["WWW-Authenticate"].startswith('OAuth "Facebook Platform" "invalid_token"')
 
 
