@@ -215,6 +215,8 @@ class GraphApp:
             raise errors.token_unparseable()
         if token.revoked == 460:
             raise errors.token_password_changed()
+        if token.revoked == 492:
+            raise errors.token_role_removed()
         if token.revoked is not None:
             raise errors.token_invalidated()
         if token.type == "APP":

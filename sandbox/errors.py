@@ -218,6 +218,19 @@ def token_invalidated() -> GraphError:
     )
 
 
+def token_role_removed() -> GraphError:
+    """A Page token whose Page stopped sharing with the Business Manager (§10: role removal
+    invalidates it). Subcode 492 ("invalid session") is in the table of §8; the wording is ours.
+    """
+    return GraphError(
+        400,
+        "Error validating access token: The session is invalid because the user no longer has "
+        "a role on the Page.",
+        190,
+        subcode=492,
+    )
+
+
 def proof_missing() -> GraphError:
     return GraphError(
         400,

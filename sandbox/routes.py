@@ -311,6 +311,8 @@ class Router:
         problem: GraphError | None = None
         if token.revoked == 460:
             problem = errors.token_password_changed()
+        elif token.revoked == 492:
+            problem = errors.token_role_removed()
         elif token.revoked is not None:
             problem = errors.token_invalidated()
         elif expires is not None and expires <= ctx.now:

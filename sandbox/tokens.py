@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,7 +40,8 @@ class Token:
     page_ids: frozenset[str] | None = None  # None = every Page
     user_id: str = "100090000000001"
     issued_at: datetime | None = None
-    revoked: int | None = None  # 460 (password changed) or 467 (logged out)
+    # 460 (password changed), 467 (logged out) or 492 (a Page token whose Page was unshared)
+    revoked: int | None = None
     name: str = "Sandbox System User"
     children: dict[str, str] = field(default_factory=dict)  # page id -> derived page token
 
@@ -53,6 +55,7 @@ class TokenStore:
     def __init__(self, app_id: str, app_token_secret: str) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, Token] = {}
+        self._generations: Counter[tuple[str, str]] = Counter()  # re-issued Page tokens
         self.app_id = app_id
         self.app_token = f"{app_id}|{app_token_secret}"
         self.add(DEFAULT_TOKEN)
@@ -102,6 +105,14 @@ class TokenStore:
                 if child in self._tokens:
                     self._tokens[child].revoked = subcode
 
+    def revoke_page_tokens(self, page_id: str, subcode: int = 492) -> None:
+        """Invalidate every Page token derived for ``page_id`` (the role on it was removed)."""
+        with self._lock:
+            for parent in self._tokens.values():
+                child = parent.children.get(page_id)
+                if child is not None and child in self._tokens:
+                    self._tokens[child].revoked = subcode
+
     def remove(self, value: str) -> None:
         with self._lock:
             self._tokens.pop(value, None)
@@ -115,8 +126,12 @@ class TokenStore:
         with self._lock:
             existing = parent.children.get(page_id)
             if existing and existing in self._tokens:
-                return self._tokens[existing]
-        digest = rand.h64("pagetoken", parent.value, page_id)
+                if self._tokens[existing].revoked is None:
+                    return self._tokens[existing]
+                # The old token died with a removed role: a new role gets a new token.
+                self._generations[(parent.value, page_id)] += 1
+            generation = self._generations[(parent.value, page_id)]
+        digest = rand.h64("pagetoken", parent.value, page_id, generation)
         value = f"sbx-page-{page_id}-{digest:016x}"
         token = self.add(
             value,

@@ -212,10 +212,16 @@ class World:
         return self._tasks[page_id]
 
     def set_tasks(self, page_id: str, tasks: tuple[str, ...] | list[str]) -> None:
-        """Change what the Page shares (``()`` = unshare it); for tests."""
+        """Change what the Page shares (``()`` = unshare it); for tests.
+
+        Unsharing removes the role, which invalidates the Page tokens handed out for the Page
+        (190 / 492 from then on, §10); sharing it again hands out new ones.
+        """
         if page_id not in self.specs:
             raise KeyError(page_id)
         self._tasks[page_id] = normalise_tasks(tasks)
+        if not self._tasks[page_id]:
+            self.tokens.revoke_page_tokens(page_id)
 
     def shared_pages(self) -> list[str]:
         """Pages the Business Manager has any task on, in page order."""

@@ -281,14 +281,26 @@ def test_access_token_field(graph: SandboxClient, world: World, big_page: str) -
     assert "access_token" not in other
 
 
-def test_unsharing_a_page_takes_it_out_of_accounts(graph: SandboxClient, world: World) -> None:
+def test_unsharing_a_page_mid_run(graph: SandboxClient, world: World) -> None:
     page = world.pages[5]
     listed = graph.get("/v26.0/me/accounts", limit=100).json()["data"]
-    assert page in [a["id"] for a in listed]
+    old_token = next(a["access_token"] for a in listed if a["id"] == page)
+    assert graph.get(f"/v26.0/{page}/posts", token=old_token).status_code == 200
     world.set_tasks(page, ())
     listed = graph.get("/v26.0/me/accounts", limit=100).json()["data"]
     assert page not in [a["id"] for a in listed]
     assert world.truth_page(page)["tasks"] == ()
+    # the role is gone, and with it the Page token (§10)
+    resp = graph.get(f"/v26.0/{page}/posts", token=old_token)
+    assert _outcome(resp) == (400, 190, 492)
+    info = graph.get("/v26.0/debug_token", input_token=old_token).json()["data"]
+    assert info["is_valid"] is False and info["error"]["subcode"] == 492
+    # shared again: a new token
+    world.set_tasks(page, ("ANALYZE",))
+    new_token = world.page_token(page)
+    assert new_token != old_token
+    assert graph.get(f"/v26.0/{page}/posts", token=new_token).status_code == 200
+    assert graph.get("/v26.0/me/accounts", limit=100).json()["data"][5]["tasks"] == ["ANALYZE"]
     with pytest.raises(ValueError):
         world.set_tasks(page, ("ANALYSE",))
 
