@@ -6,6 +6,15 @@ posts with Vietnamese messages and a posting rhythm that varies from Page to Pag
 daily, some go quiet for weeks), post engagement that grows and then saturates, one collection
 run per night and the Page errors behind every gap.
 
+It also says what the token could read of each Page (``pages.access`` and the columns beside
+it), as the collector records it: the province and district Pages are read in full; about 12%
+of the commune Pages are not shared with the Business Manager, so only their audience is read
+(no posts at all, and a ``posts_unreadable`` gap each week when the posts are tried again); a
+few are partial (a Page token without the Analyze task, insights refused once; or no Page
+token but public posts); about one full commune Page in twenty gets no insights from Meta
+(``insights_state`` none); and one commune Page is unreachable (a wrong id in the units file:
+it fails every night, never collected).
+
 It exists for reports, benchmarks and tests, never for production stores. Everything is drawn
 from ``random.Random`` generators seeded with ``(seed, page ref)``, so the same arguments give
 the same rows. Rows go in by bulk, one transaction per chunk of 20,000: the Nghệ An file (482
@@ -49,7 +58,7 @@ CHUNK_ROWS = 20_000
 SQLITE_CACHE_KB = 256 * 1024
 API_VERSION = "v26.0"
 RUN_HOUR = 2  # the nightly job starts at 02:00 local time (the default schedule_cron)
-MIN_LIKES_FOR_INSIGHTS = 100
+RECHECK_DAYS = 7  # the default insights_recheck_days: a "no" is asked again after a week
 
 RUNS: Table = CollectionRun.__table__  # type: ignore[assignment]
 PAGES: Table = Page.__table__  # type: ignore[assignment]
@@ -69,7 +78,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "post_snapshots": ("post_id", "day", "collected_at", "reactions", "comments", "shares",
                        "run_id", *(f"reactions_{k}" for k in REACTION_TYPES)),
     "page_errors": ("run_id", "page_id", "occurred_at", "kind", "code", "subcode", "message",
-                    "retry_after_minutes"),
+                    "retry_after_minutes", "severity"),
 }
 _MOODS: dict[str, tuple[float, ...]] = {
     "normal": (0.72, 0.16, 0.06, 0.02, 0.02, 0.015, 0.005),
@@ -86,6 +95,42 @@ _FAILURES: dict[str, tuple[int | None, int | None, str, int | None]] = {
     "unpublished": (100, 33, "The Page is unpublished or no longer visible", None),
     "not_found": (100, 33, "The Page does not exist or was renamed", None),
 }
+
+# What the token can read of a Page (pages.access), with the collector's words
+# (collector/access.py) for the reason and the action.
+_SHARE_ACTION = ("ask the Page's admin to share the Page with the Business Manager as a partner "
+                 "asset, with at least the Analyze task (README: Pointing it at real Pages)")
+_ANALYZE_ACTION = ("ask the Page's admin to give the Business Manager the Analyze task on this "
+                   "Page (Business settings > Pages > the Page > partner access)")
+_REF_ACTION = ("check the Page's id or username in the units file; if it is right, the Page "
+               "is unpublished or deleted, or hidden from this token")
+_ADMIN_TASKS = "ADVERTISE,ANALYZE,CREATE_CONTENT,MANAGE,MESSAGING,MODERATE"
+_PARTNER_TASKS = ("ANALYZE", "ANALYZE,CREATE_CONTENT", "ADVERTISE,ANALYZE,CREATE_CONTENT,MODERATE")
+
+
+@dataclass(frozen=True)
+class _Access:
+    """One Page's access profile: pages.access and what goes with it."""
+
+    level: str  # full, partial, audience, unreachable
+    tasks: str | None = None  # None: no Page token (the Page is not shared)
+    posts_readable: bool | None = True
+    insights: str | None = "available"  # insights_state
+    reason: str | None = None
+    action: str | None = None
+
+
+_FULL = _Access("full", _ADMIN_TASKS)
+_AUDIENCE = _Access("audience", None, False, None,
+                    "not shared with the Business Manager: no Page token, so only the audience "
+                    "is readable", _SHARE_ACTION)
+_PARTIAL_NO_ANALYZE = _Access("partial", "CREATE_CONTENT,MODERATE", True, "refused",
+                              "no Analyze task on this Page: no insights", _ANALYZE_ACTION)
+_PARTIAL_PUBLIC = _Access("partial", None, True, None,
+                          "not shared with the Business Manager: audience and public posts "
+                          "only, no insights", _SHARE_ACTION)
+_UNREACHABLE = _Access("unreachable", None, None, None,
+                       "the Page could not be read (not found)", _REF_ACTION)
 
 _SYLLABLES = (
     "An", "Bình", "Cẩm", "Diễn", "Đông", "Hòa", "Hưng", "Kim", "Lạc", "Long", "Minh", "Nam",
@@ -150,6 +195,7 @@ class _Plan:
     rng: random.Random
     start: int  # first day index with data (Pages added later start later)
     failed: dict[int, str] = field(default_factory=dict)  # day index -> failure kind
+    access: _Access = _FULL
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -207,6 +253,7 @@ def fill_synthetic(engine: Engine, *, n_pages: int | None = None, units_csv: str
         raise ValueError("the store has no active Pages: give n_pages or units_csv")
 
     plans = [_plan_page(page, seed, days) for page in pages]
+    _plan_access(plans, seed, days)
     with engine.begin() as conn:
         run_id0 = _next_id(conn, RUNS)
         post_id0 = _next_id(conn, POSTS)
@@ -306,10 +353,44 @@ def _plan_page(page: _PageInfo, seed: int, days: int) -> _Plan:
     if rng.random() < 0.015:
         # Still failing last night: the morning report must say which Pages and why.
         length = rng.randint(1, 6)
-        kind = rng.choice(("permission", "unpublished", "not_found", "transient"))
+        # (Not "not found": the collector would call the Page unreachable; one Page is.)
+        kind = rng.choice(("permission", "unpublished", "transient", "transient"))
         for day in range(max(start, days - length), days):
             plan.failed[day] = kind
     return plan
+
+
+def _plan_access(plans: list[_Plan], seed: int, days: int) -> None:
+    """Decide what the token reads of each Page (its own generator: the Page's audience and
+    posts stay what they were before access levels existed)."""
+    communes = []
+    for plan in plans:
+        if plan.page.level in ("province", "district"):
+            continue
+        communes.append(plan)
+        rng = random.Random(f"{seed}/{plan.page.ref}/access")
+        roll = rng.random()
+        if roll < 0.12:
+            plan.access = _AUDIENCE
+        elif roll < 0.14:
+            plan.access = _PARTIAL_NO_ANALYZE
+        elif roll < 0.15:
+            plan.access = _PARTIAL_PUBLIC
+        else:
+            plan.access = _Access("full", rng.choice(_PARTNER_TASKS),
+                                  insights="none" if rng.random() < 0.05 else "available")
+    if communes:
+        lost = random.Random(f"{seed}/unreachable").choice(communes)
+        lost.access = _UNREACHABLE
+        lost.failed = dict.fromkeys(range(lost.start, days), "not_found")
+
+
+def _last_check(plan: _Plan, days: int, every: int) -> int | None:
+    """The last night (day index) on which a weekly recheck read the Page."""
+    for day in range(days - 1, plan.start - 1, -1):
+        if (day - plan.start) % every == 0 and day not in plan.failed:
+            return day
+    return None
 
 
 def _run_rows(plans: list[_Plan], day_list: list[dt.date], run_id0: int,
@@ -513,8 +594,21 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
     days = len(day_list)
     page = plan.page
     rng = plan.rng
-    graph_id = page.graph_id or _page_id(10**9 + page.id)
+    access = plan.access
+    reachable = access.level != "unreachable"
+    graph_id = (page.graph_id or _page_id(10**9 + page.id)) if reachable else page.graph_id
     ok_days = [i for i in range(plan.start, days) if i not in plan.failed]
+    # Weekly rechecks of what was refused: posts of a Page without them, insights refused once.
+    posts_check = (_last_check(plan, days, RECHECK_DAYS) if access.posts_readable is False
+                   else ok_days[-1] if ok_days else None)
+    gap_days: dict[int, tuple[str, int, str]] = {}
+    if access.posts_readable is False and reachable:
+        gap_days = {day: ("posts_unreadable", 10, "posts not readable: (#10) Permission denied: "
+                          "the app lacks Page Public Content Access")
+                    for day in ok_days if (day - plan.start) % RECHECK_DAYS == 0}
+    elif access.insights == "refused" and ok_days:
+        gap_days = {ok_days[0]: ("insights_refused", 10, "insights not available: (#10) "
+                                 "the Page's token lacks the Analyze task")}
     followers_by_day: dict[int, int] = {}
     last_likes = 0
     for day, (followers, likes, talking) in zip(
@@ -524,8 +618,12 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
         if day in plan.failed:
             code, subcode, reason, retry = _FAILURES[plan.failed[day]]
             writer.add(PAGE_ERRORS, (run_id0 + day, page.id, collected[day], plan.failed[day],
-                                     code, subcode, reason, retry))
+                                     code, subcode, reason, retry, "failed"))
             continue
+        if day in gap_days:
+            kind, code, reason = gap_days[day]
+            writer.add(PAGE_ERRORS, (run_id0 + day, page.id, collected[day], kind, code, None,
+                                     reason, None, "gap"))
         last_likes = likes
         writer.add(PAGE_SNAPSHOTS, (page.id, day_list[day], collected[day], likes, followers,
                                     talking, run_id0 + day))
@@ -541,6 +639,8 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
 
     last_post: dt.datetime | None = None
     counts = _posting(plan, days)
+    if not access.posts_readable:
+        counts = [0] * days  # posts never read: the store cannot know about them
     for day in range(plan.start, days - 1):  # the last run sees nothing posted after it
         for _ in range(counts[day]):
             created = _local_instant(day_list[day], rng.uniform(6.5, 22.0))
@@ -585,15 +685,33 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
     writer.maybe_flush()
 
     last_failure = plan.failed.get(days - 1)
+    last_ok = collected[ok_days[-1]] if ok_days else None
+    insights_check = (_last_check(plan, days, RECHECK_DAYS)
+                      if access.insights in ("none", "refused")
+                      else ok_days[-1] if ok_days and access.insights else None)
+    address = page.username or graph_id
     return {
         "pid": page.id, "graph_id": graph_id,
-        "name": f"Mặt trận Tổ quốc {page.unit_name}",
-        "link": f"https://www.facebook.com/{page.username or graph_id}",
-        "is_published": last_failure != "unpublished",
-        "has_insights": last_likes >= MIN_LIKES_FOR_INSIGHTS,
+        "name": f"Mặt trận Tổ quốc {page.unit_name}" if reachable else None,
+        "link": f"https://www.facebook.com/{address}" if address else None,
+        "is_published": last_failure != "unpublished" if reachable else None,
+        "has_insights": access.insights == "available" if ok_days else None,
         "posts_since": last_post,
-        "insights_until": day_list[-1] - dt.timedelta(days=1) if last_likes else None,
-        "last_success_at": collected[ok_days[-1]] if ok_days else None,
+        "insights_until": (day_list[-1] - dt.timedelta(days=1)
+                           if access.insights == "available" and last_likes else None),
+        "last_success_at": last_ok,
+        "access": access.level,
+        "access_reason": access.reason,
+        "access_action": access.action,
+        # The level is set each night the Page itself is read, or found missing.
+        "access_checked_at": collected[-1] if not reachable else last_ok,
+        "tasks": access.tasks,
+        "posts_readable": access.posts_readable,
+        "posts_checked_at": collected[posts_check] if posts_check is not None and reachable
+        else None,
+        "insights_state": access.insights if ok_days else None,
+        "insights_checked_at": (collected[insights_check] if insights_check is not None
+                                else None),
     }, post_id
 
 

@@ -25,8 +25,10 @@ def test_fills_a_small_store(engine: Engine) -> None:
         assert s.scalar(select(func.count()).select_from(Page)) == 12
         assert s.scalar(select(func.count()).select_from(Unit)) == summary.units >= 12
         snapshots = s.scalar(select(func.count()).select_from(PageSnapshot))
-        errors = s.scalar(select(func.count()).select_from(PageError))
-        # Every page-night is either a snapshot or an error (no Page starts late in 40 days).
+        errors = s.scalar(select(func.count()).select_from(PageError)
+                          .where(PageError.severity == "failed"))
+        # Every page-night is either a snapshot or a failure (no Page starts late in 40 days);
+        # gaps (posts or insights refused) come on top of a snapshot.
         assert snapshots == summary.page_snapshots
         assert snapshots + errors == 12 * 40
         assert s.scalar(select(func.count()).select_from(Post)) == summary.posts > 0
@@ -66,6 +68,48 @@ def test_fills_a_small_store(engine: Engine) -> None:
         s.add(CollectionRun(started_at=dt.datetime.now(dt.UTC), status="running"))
     with pytest.raises(ValueError, match="fresh store"):
         fill_synthetic(engine, n_pages=2, days=3, end_day=END)
+
+
+def test_access_levels_are_consistent(engine: Engine) -> None:
+    summary = fill_synthetic(engine, n_pages=300, days=30, end_day=END, seed=2)
+    with engine.connect() as conn:
+        pages = conn.execute(text(
+            "SELECT p.id, u.level, p.access, p.tasks, p.posts_readable, p.insights_state, "
+            "p.has_insights, p.access_reason, p.access_action, p.access_checked_at, "
+            "(SELECT COUNT(*) FROM posts WHERE page_id = p.id) AS posts, "
+            "(SELECT COUNT(*) FROM page_snapshots WHERE page_id = p.id) AS snapshots "
+            "FROM pages p JOIN units u ON u.id = p.unit_id"
+        )).all()
+        gaps = conn.execute(text(
+            "SELECT e.kind, p.access FROM page_errors e JOIN pages p ON p.id = e.page_id "
+            "WHERE e.severity = 'gap'")).all()
+        failures: dict[int, int] = dict(conn.execute(text(
+            "SELECT r.id, r.pages_failed - COUNT(e.id) FROM collection_runs r "
+            "LEFT JOIN page_errors e ON e.run_id = r.id AND e.severity = 'failed' "
+            "GROUP BY r.id, r.pages_failed")).all())
+    assert len(pages) == summary.pages == 300
+    assert {p.access for p in pages if p.level != "commune"} == {"full"}
+    communes = [p for p in pages if p.level == "commune"]
+    audience = [p for p in communes if p.access == "audience"]
+    assert 0.06 * len(communes) < len(audience) < 0.2 * len(communes)
+    assert 1 <= sum(1 for p in communes if p.access == "partial") < 0.06 * len(communes)
+    unreachable = [p for p in pages if p.access == "unreachable"]
+    assert len(unreachable) == 1 and unreachable[0].snapshots == unreachable[0].posts == 0
+    for p in audience:
+        assert p.posts == 0 and p.snapshots > 0 and not p.posts_readable and p.tasks is None
+    for p in pages:
+        assert bool(p.has_insights) == (p.insights_state == "available")
+        assert (p.access == "full") == (p.access_reason is None) == (p.access_action is None)
+        assert p.access_checked_at is not None
+        if p.access == "full":
+            assert p.posts_readable and "ANALYZE" in p.tasks.split(",")
+            assert p.insights_state in ("available", "none")
+        if p.posts_readable:
+            assert p.access in ("full", "partial")
+    assert any(p.insights_state == "none" for p in pages)
+    assert {(kind, access) for kind, access in gaps} == {("posts_unreadable", "audience"),
+                                                         ("insights_refused", "partial")}
+    assert set(failures.values()) == {0}  # a run's failed Pages are its 'failed' errors
 
 
 def test_bulk_rows_are_stored_like_orm_rows(engine: Engine) -> None:
