@@ -22,7 +22,16 @@ from sqlalchemy.engine import Engine
 
 from reports import figures
 from reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
-from reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator, Headline, UnitMetrics
+from reports.metrics import (
+    ACCESS_KEYS,
+    CARRY_DAYS,
+    CHANGE_WINDOWS,
+    Calculator,
+    Headline,
+    UnitMetrics,
+    access_key,
+    readable,
+)
 from reports.queries import LOCAL_TZ, UnitInfo, load_store
 from reports.render import PLOTLY_FILE, chart_html, environment, generated_text, unit_filename
 
@@ -53,6 +62,8 @@ class _TreeNode:
     failed: bool
     silent_days: int | None
     open: bool
+    access: list[str] = field(default_factory=list)  # own active Pages' levels, if not full
+    posts_unreadable: bool = False  # it has a Page, and no Page of its own has readable posts
     children: list[_TreeNode] = field(default_factory=list)
 
 
@@ -156,8 +167,10 @@ def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope
         nodes[unit.id] = _TreeNode(
             unit=unit, headline=calc.headline(calc.subtree_pages(unit.id)),
             has_page=bool(active), failed=any(p.id in data.errors for p in active),
-            silent_days=calc.silent_days(calc.last_post(active)) if active else None,
+            silent_days=calc.silent_days(calc.last_post(active)) if readable(active) else None,
             open=unit.depth == 0 or unit in roots,
+            access=[k for k in ACCESS_KEYS[1:] if any(access_key(p) == k for p in active)],
+            posts_unreadable=bool(active) and not readable(active),
         )
         parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
         if parent is not None and unit not in roots:
@@ -166,7 +179,7 @@ def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope
     for root in roots:
         pages = calc.subtree_pages(root.id)
         root_blocks.append({
-            "unit": root, "rollup": calc.headline(pages),
+            "unit": root, "rollup": calc.headline(pages), "access": calc.access_list(pages),
             "chart": chart_html(figures.followers_figure(calc.series(pages), lang), f"c-{root.id}"),
         })
     return env.get_template("index.html").render(
@@ -177,7 +190,8 @@ def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope
 
 
 def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any]]:
-    """Rankings of each unit's own active Page(s): growth, engagement rate, silence."""
+    """Rankings of each unit's own active Page(s): growth, engagement rate, silence (the last
+    two only for Pages whose posts can be read)."""
     growth: list[tuple[float, UnitInfo, Any]] = []
     engaging: list[tuple[float, UnitInfo, Any]] = []
     silent: list[tuple[float, UnitInfo, Any]] = []
@@ -193,6 +207,8 @@ def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any
         rate = h.engagement_rate
         if big_enough and rate is not None and h.posts >= MIN_POSTS_FOR_RANKING:
             engaging.append((rate, unit, h))
+        if not readable(pages):
+            continue  # posts unknown: neither silent nor engaging, only growing or not
         days = calc.silent_days(calc.last_post(pages))
         silent.append((days if days is not None else 10**6, unit, days))
     def ranked(items: list[tuple[float, UnitInfo, Any]]) -> list[tuple[UnitInfo, Any]]:

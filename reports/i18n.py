@@ -44,8 +44,10 @@ _LABELS: dict[str, tuple[str, str]] = {
         "percentage is against the earlier figure.",
     ),
     "def_posts": (
-        "Số bài viết đăng trong giai đoạn (theo ngày giờ Việt Nam).",
-        "Posts published in the period (Vietnam local days).",
+        "Số bài viết đăng trong giai đoạn (theo ngày giờ Việt Nam), không tính các Trang "
+        "không đọc được bài viết.",
+        "Posts published in the period (Vietnam local days), leaving out the Pages whose "
+        "posts are not readable.",
     ),
     "def_engagement": (
         "Tương tác = cảm xúc + bình luận + chia sẻ của các bài đăng trong giai đoạn "
@@ -54,9 +56,92 @@ _LABELS: dict[str, tuple[str, str]] = {
         "(each post's latest figures).",
     ),
     "def_engagement_rate": (
-        "Tỷ lệ tương tác = tương tác trung bình mỗi bài ÷ số người theo dõi hiện tại.",
-        "Engagement rate = engagement per post ÷ current followers.",
+        "Tỷ lệ tương tác = tương tác trung bình mỗi bài ÷ số người theo dõi hiện tại "
+        "(của các Trang đọc được bài viết).",
+        "Engagement rate = engagement per post ÷ current followers (of the Pages whose posts "
+        "are readable).",
     ),
+    "access": ("Mức truy cập", "Access"),
+    "def_access": (
+        "Những gì fanpulse đọc được của mỗi Trang đang theo dõi. Đầy đủ: lượt thích/theo dõi, "
+        "bài viết và số liệu chi tiết (insights). Thiếu insights: lượt thích/theo dõi và bài "
+        "viết. Chỉ lượt thích/theo dõi: Trang chưa được chia sẻ với Business Manager của tỉnh "
+        "nên không có mã truy cập của Trang. Không truy cập được: không đọc được Trang. Số "
+        "bài viết và tương tác không tính các Trang không đọc được bài viết.",
+        "What fanpulse can read of each Page it follows. Full: likes/followers, posts and "
+        "insights. Without insights: likes/followers and posts. Audience only: the Page is "
+        "not shared with the province's Business Manager, so there is no Page token. "
+        "Unreachable: the Page could not be read. Posts and engagement leave out the Pages "
+        "whose posts are not readable.",
+    ),
+    "access_full": ("Đầy đủ", "Full"),
+    "access_partial": ("Thiếu số liệu chi tiết (insights)", "No insights"),
+    "access_audience": ("Chỉ lượt thích/theo dõi", "Audience only"),
+    "access_unreachable": ("Không truy cập được", "Unreachable"),
+    "access_unknown": ("Chưa kiểm tra", "Not yet checked"),
+    "split_full": ("{n} Trang đầy đủ", "{n} full"),
+    "split_partial": ("{n} thiếu insights", "{n} without insights"),
+    "split_audience": ("{n} chỉ lượt thích/theo dõi", "{n} audience only"),
+    "split_unreachable": ("{n} không truy cập được", "{n} unreachable"),
+    "split_unknown": ("{n} chưa kiểm tra", "{n} not yet checked"),
+    "posts_readable": ("đọc được", "readable"),
+    "posts_unreadable": ("không đọc được bài viết", "posts not readable"),
+    "posts_unknown": ("chưa kiểm tra", "not yet checked"),
+    "posts_excluded": ("không tính {n} Trang không đọc được bài viết",
+                       "leaving out {n} Pages whose posts are not readable"),
+    "posts_unreadable_note": (
+        "Không đọc được bài viết của Trang này nên không có số liệu bài viết và tương tác "
+        "(để trống, không phải 0). Xem mục Độ phủ để biết cần làm gì.",
+        "This Page's posts are not readable, so there are no post or engagement figures "
+        "(left empty, not 0). The Coverage section says what to do.",
+    ),
+    "posts_partly_note": (
+        "Bài viết và tương tác không tính {n} Trang không đọc được bài viết (xem mục Độ phủ).",
+        "Posts and engagement leave out {n} Pages whose posts are not readable (see Coverage).",
+    ),
+    "insights": ("Số liệu chi tiết", "Insights"),
+    "ins_available": ("có", "available"),
+    "ins_none": ("Facebook không có số liệu chi tiết cho Trang này",
+                 "Facebook has no insights for this Page"),
+    "ins_refused": ("Facebook từ chối (thiếu quyền)", "refused by Facebook (missing permission)"),
+    "ins_unavailable": ("không có số liệu chi tiết", "no insights"),
+    "ins_unknown": ("chưa kiểm tra", "not yet checked"),
+    "action": ("Việc cần làm", "What to do"),
+    "act_share": (
+        "Đề nghị quản trị viên Trang chia sẻ Trang với Business Manager của tỉnh (đối tác, "
+        "quyền Phân tích/Analyze)",
+        "Ask the Page's admin to share the Page with the province's Business Manager (as a "
+        "partner, with the Analyze task)",
+    ),
+    "act_analyze": (
+        "Đề nghị quản trị viên Trang cấp quyền Phân tích (Analyze) cho Business Manager của tỉnh",
+        "Ask the Page's admin to give the province's Business Manager the Analyze task",
+    ),
+    "act_check_posts": (
+        "Kiểm tra quyền của Business Manager trên Trang và quyền pages_read_engagement của mã "
+        "truy cập",
+        "Check the Business Manager's tasks on the Page and the token's pages_read_engagement "
+        "permission",
+    ),
+    "act_read_insights": (
+        "Người quản trị fanpulse tạo lại mã truy cập có quyền read_insights",
+        "fanpulse's administrator makes a new access token with the read_insights permission",
+    ),
+    "act_check_insights": (
+        "Kiểm tra quyền Phân tích (Analyze) của Business Manager trên Trang và quyền "
+        "read_insights của mã truy cập",
+        "Check the Business Manager's Analyze task on the Page and the token's read_insights "
+        "permission",
+    ),
+    "act_check_ref": (
+        "Kiểm tra lại mã/đường dẫn Trang trong tệp đơn vị; nếu đúng thì Trang có thể đã bị ẩn "
+        "hoặc bị xóa",
+        "Check the Page's id or address in the units file; if it is right, the Page may be "
+        "unpublished or deleted",
+    ),
+    "act_wait": ("Lần thu thập tới sẽ kiểm tra", "The next collection checks it"),
+    "act_none": ("Không cần làm gì", "Nothing to do"),
+    "checked_at": ("Kiểm tra lúc", "Checked"),
     "rollup": ("Toàn đơn vị (Trang của đơn vị và các đơn vị trực thuộc)",
                "Whole unit (its own Page and every unit below)"),
     "own_page": ("Trang của đơn vị", "The unit's own Page"),
@@ -101,8 +186,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cov_no_page": ("Đơn vị chưa có Trang", "Units without a Page"),
     "cov_silent": ("Trang im lặng từ {n} ngày trở lên", "Pages silent for {n} days or more"),
     "cov_failed": ("Trang thu thập lỗi ở lần chạy gần nhất", "Pages whose last collection failed"),
-    "cov_small": ("Trang chưa đủ lớn để có số liệu Insights",
-                  "Pages too small for Insights"),
+    "cov_access": ("Trang chưa đọc được đầy đủ", "Pages not fully readable"),
+    "cov_access_title": ("Mức truy cập của các Trang", "What fanpulse can read of each Page"),
+    "cov_no_insights": ("Trang Facebook không có số liệu chi tiết (insights)",
+                        "Pages Facebook has no insights for"),
+    "cov_no_insights_note": (
+        "Facebook không có số liệu chi tiết cho các Trang này (thường là Trang nhỏ). Không cần "
+        "làm gì: fanpulse sẽ hỏi lại sau.",
+        "Facebook keeps no insights for these Pages (usually small ones). Nothing to do: "
+        "fanpulse asks again later.",
+    ),
+    "cov_silent_note": ("Không tính các Trang không đọc được bài viết.",
+                        "Pages whose posts are not readable are not counted here."),
     "none": ("Không có.", "None."),
     "never_posted": ("chưa đăng bài", "never posted"),
     "days_silent": ("{n} ngày", "{n} days"),
@@ -124,6 +219,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "err_not_found": ("không tìm thấy Trang", "Page not found"),
     "err_transient": ("lỗi tạm thời của Facebook", "temporary Facebook error"),
     "err_metric": ("chỉ số Insights không khả dụng", "Insights metric unavailable"),
+    "err_posts_unreadable": ("không đọc được bài viết", "posts not readable"),
+    "err_insights_refused": ("Facebook từ chối số liệu chi tiết", "insights refused"),
     "err_other": ("lỗi khác", "other error"),
     "hierarchy": ("Cây đơn vị", "Unit tree"),
     "province_figures": ("Số liệu toàn tỉnh", "Province figures"),
@@ -134,8 +231,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lb_engaging": ("Tương tác tốt nhất", "Most engaging"),
     "lb_silent": ("Im lặng lâu nhất", "Silent the longest"),
     "lb_note": (
-        "Chỉ xét Trang có từ {followers} người theo dõi và (với tương tác) từ {posts} bài viết.",
-        "Only Pages with at least {followers} followers and (for engagement) {posts} posts.",
+        "Chỉ xét Trang có từ {followers} người theo dõi và (với tương tác) từ {posts} bài viết; "
+        "Trang không đọc được bài viết không được xếp hạng tương tác và im lặng.",
+        "Only Pages with at least {followers} followers and (for engagement) {posts} posts; "
+        "Pages whose posts are not readable are left out of engagement and silence.",
     ),
     "up": ("Lên cấp trên", "Up"),
     "home": ("Trang tổng hợp", "Overview"),

@@ -14,7 +14,14 @@ Rules, also written in docs/reports.md:
 * A change over N days adds up, Page by Page, (figure at the end − figure N days earlier)
   over the Pages that have both; the percentage is against the earlier figures.
 * Posts and engagement are those of the posts published in the period (``post_latest``, by
-  local day); engagement rate = engagement per post ÷ followers now.
+  local day), over the Pages whose posts can be read; engagement rate = engagement per post ÷
+  the followers now of those Pages.
+* A Page whose posts cannot be read (``pages.posts_readable`` false, or ``pages.access``
+  audience or unreachable) adds nothing to posts, engagement, top posts or silence: its post
+  figures are unknown ("–"), never 0, and it is never "silent" or "never posted". Its audience
+  counts like any other Page's.
+* The access split counts a unit's active Pages (its own and every one below) by
+  ``pages.access``; NULL is "not yet checked".
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from dataclasses import dataclass, field
 
 from reports.i18n import sort_key
 from reports.queries import (
+    ACCESS_LEVELS,
     LOCAL_TZ,
     REACTION_KINDS,
     DailyRow,
@@ -41,6 +49,90 @@ CARRY_DAYS = 30
 CHANGE_WINDOWS = (7, 30, 90)
 SILENT_DAYS = (14, 30)
 TOP_POSTS = 10
+UNKNOWN = "unknown"  # the access key of a Page not yet checked (pages.access NULL)
+ACCESS_KEYS = (*ACCESS_LEVELS, UNKNOWN)
+# Coverage lists the Pages that need something done first.
+_ACCESS_ORDER = {"unreachable": 0, "audience": 1, "partial": 2, UNKNOWN: 3, "full": 4}
+
+
+def access_key(page: PageInfo) -> str:
+    """``pages.access``, or "unknown" for a Page not yet checked."""
+    return page.access or UNKNOWN
+
+
+def posts_key(page: PageInfo) -> str:
+    """A label key of reports.i18n: can the store know this Page's posts?"""
+    if page.posts_unreadable:
+        return "posts_unreadable"
+    return "posts_readable" if page.posts_readable or page.access else "posts_unknown"
+
+
+def insights_key(page: PageInfo) -> str:
+    """A label key of reports.i18n: does the store have this Page's insights, and if not why."""
+    if page.access in ("audience", "unreachable"):
+        return "ins_unavailable"  # no Page token: insights are out of reach
+    if page.insights_state in ("available", "none", "refused"):
+        return f"ins_{page.insights_state}"
+    return "ins_unavailable" if page.access == "partial" else "ins_unknown"
+
+
+def action_key(page: PageInfo) -> str | None:
+    """A label key of reports.i18n: what to do so that fanpulse reads the whole Page.
+
+    Decided from the Page's access level, tasks and answers (the collector's rules in
+    collector/access.py), never from its English ``access_action`` text. ``tasks`` come with
+    a Page token only: a Page without tasks is not shared with the Business Manager.
+    """
+    level = page.access
+    shared = bool(page.tasks)
+    analyze = "ANALYZE" in page.tasks
+    if level == "unreachable":
+        return "act_check_ref"
+    if level is None:
+        return "act_wait"
+    if level == "audience" or page.posts_readable is False:
+        if not shared:
+            return "act_share"
+        return "act_check_posts" if analyze else "act_analyze"
+    if level == "partial":
+        if not shared:
+            return "act_share"
+        if not analyze:
+            return "act_analyze"
+        return "act_check_insights" if page.insights_state == "refused" else "act_read_insights"
+    return None
+
+
+@dataclass(frozen=True)
+class AccessSplit:
+    """How many active Pages the token reads fully, partly, only the audience of, or not."""
+
+    full: int = 0
+    partial: int = 0
+    audience: int = 0
+    unreachable: int = 0
+    unknown: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.full + self.partial + self.audience + self.unreachable + self.unknown
+
+    def items(self) -> list[tuple[str, int]]:
+        """(access key, Pages) of the levels that have Pages, best first, "unknown" last."""
+        return [(key, n) for key in ACCESS_KEYS if (n := getattr(self, key))]
+
+
+def access_split(pages: list[PageInfo]) -> AccessSplit:
+    counts = dict.fromkeys(ACCESS_KEYS, 0)
+    for page in pages:
+        if page.active:
+            counts[access_key(page)] += 1
+    return AccessSplit(**counts)
+
+
+def readable(pages: list[PageInfo]) -> list[PageInfo]:
+    """The Pages whose posts the store can know."""
+    return [page for page in pages if not page.posts_unreadable]
 
 
 @dataclass(frozen=True)
@@ -63,12 +155,21 @@ class Headline:
     comments: int
     shares: int
     engagement: int
+    posts_unreadable: int = 0  # Pages left out of the post figures: their posts are unreadable
+    posts_followers: int | None = None  # followers now of the Pages whose posts are read
+    access: AccessSplit = AccessSplit()  # the active Pages by access level
+
+    @property
+    def posts_known(self) -> bool:
+        """False when no Page here has readable posts: post figures are unknown, not 0."""
+        return not (self.pages_total and self.posts_unreadable >= self.pages_total)
 
     @property
     def engagement_rate(self) -> float | None:
-        if not self.posts or not self.followers:
+        followers = self.followers if self.posts_followers is None else self.posts_followers
+        if not self.posts_known or not self.posts or not followers:
             return None
-        return self.engagement / self.posts / self.followers
+        return self.engagement / self.posts / followers
 
     def change(self, days: int) -> Change:
         return next(c for c in self.changes if c.days == days)
@@ -98,8 +199,8 @@ class PageStatus:
     page: PageInfo
     unit: UnitInfo
     last_post: dt.datetime | None
-    silent_days: int | None  # None: never posted
-    error: ErrorRow | None
+    silent_days: int | None  # None: never posted (or posts not readable: see page)
+    error: ErrorRow | None  # the latest run's failure (its gaps are not failures)
 
 
 @dataclass(frozen=True)
@@ -110,6 +211,12 @@ class ChildRow:
     last_post: dt.datetime | None
     silent_days: int | None
     failed_pages: int
+    access: AccessSplit = AccessSplit()  # its active Pages (and those below) by access level
+
+    @property
+    def posts_unreadable(self) -> bool:
+        """Its Pages' posts cannot be read at all: no last post, no silence, no "never"."""
+        return not self.headline.posts_known
 
 
 @dataclass
@@ -117,7 +224,9 @@ class Coverage:
     no_page: list[UnitInfo] = field(default_factory=list)
     silent: dict[int, list[PageStatus]] = field(default_factory=dict)  # 14: 14-29, 30: 30+
     failed: list[PageStatus] = field(default_factory=list)
-    small: list[PageStatus] = field(default_factory=list)
+    access: list[PageStatus] = field(default_factory=list)  # not fully readable, worst first
+    no_insights: list[PageStatus] = field(default_factory=list)  # full, Meta has no insights
+    split: AccessSplit = AccessSplit()
 
 
 @dataclass
@@ -248,13 +357,22 @@ class Calculator:
                         base += then
                         n += 1
             changes.append(Change(days, diff if n else None, diff / base if base else None))
-        posts = [post for p in pages for post in self._posts.get(p.id, [])]
+        known = readable(pages)
+        posts = [post for p in known for post in self._posts.get(p.id, [])]
+        posts_followers = None
+        if end is not None:
+            posts_followers = 0
+            for page in known:
+                if page.id in self._arrays and (v := self._arrays[page.id][1][end]) is not None:
+                    posts_followers += v
         return Headline(
             as_of=self.days[end] if end is not None else None, followers=followers,
             likes=likes, pages_reporting=reporting, pages_total=len(pages),
             changes=tuple(changes), posts=len(posts),
             reactions=sum(p.reactions for p in posts), comments=sum(p.comments for p in posts),
             shares=sum(p.shares for p in posts), engagement=sum(p.engagement for p in posts),
+            posts_unreadable=len(pages) - len(known), posts_followers=posts_followers,
+            access=access_split(pages),
         )
 
     def weeks(self, pages: list[PageInfo]) -> list[WeekRow]:
@@ -270,7 +388,7 @@ class Calculator:
         def week_of(day: dt.date) -> int:
             return max(0, ((day - starts[0]).days + first_day.weekday()) // 7)
 
-        for page in pages:
+        for page in readable(pages):  # a Page whose posts are unknown shows no week, not 0
             for post in self._posts.get(page.id, []):
                 b = buckets[week_of(post.local_day)]
                 b[0] += 1
@@ -291,28 +409,41 @@ class Calculator:
         ]
 
     def top_posts(self, pages: list[PageInfo]) -> list[tuple[PostRow, PageInfo]]:
-        candidates = ((post, page) for page in pages for post in self._posts.get(page.id, []))
+        candidates = ((post, page) for page in readable(pages)
+                      for post in self._posts.get(page.id, []))
         return heapq.nlargest(TOP_POSTS, candidates,
                               key=lambda pair: (pair[0].engagement, -pair[0].post_id))
 
     def reaction_mix(self, pages: list[PageInfo]) -> tuple[int, ...]:
         totals = [0] * len(REACTION_KINDS)
-        for page in pages:
+        for page in readable(pages):
             for post in self._posts.get(page.id, []):
                 for k, value in enumerate(post.reaction_kinds):
                     totals[k] += value
         return tuple(totals)
 
     def last_post(self, pages: list[PageInfo]) -> dt.datetime | None:
-        moments = [m for p in pages if (m := self.data.last_post.get(p.id)) is not None]
+        moments = [m for p in readable(pages) if (m := self.data.last_post.get(p.id)) is not None]
         return max(moments) if moments else None
 
     def silent_days(self, last_post: dt.datetime | None) -> int | None:
         return None if last_post is None else (self.data.date_to - local_day(last_post)).days
 
     def page_status(self, page: PageInfo, unit: UnitInfo) -> PageStatus:
-        last = self.data.last_post.get(page.id)
+        last = self.last_post([page])
         return PageStatus(page, unit, last, self.silent_days(last), self.data.errors.get(page.id))
+
+    def access_list(self, pages: list[PageInfo]) -> list[PageStatus]:
+        """Active Pages not fully readable (or not yet checked), the worst first."""
+        statuses = [
+            self.page_status(page, owner) for page in pages
+            if page.active and page.unit_id is not None
+            and (owner := self.data.units.get(page.unit_id)) is not None
+            and (page.access != "full" or page.posts_unreadable)
+        ]
+        statuses.sort(key=lambda s: (_ACCESS_ORDER[access_key(s.page)], sort_key(s.unit.name),
+                                     s.page.id))
+        return statuses
 
     # --- one unit ----------------------------------------------------------------------------
 
@@ -332,6 +463,7 @@ class Calculator:
                 headline=self.headline(child_pages), last_post=last,
                 silent_days=self.silent_days(last),
                 failed_pages=sum(1 for p in child_pages if p.id in data.errors),
+                access=access_split(child_pages),
             ))
         last_collected = [data.last_snapshot[p.id][1] for p in pages if p.id in data.last_snapshot]
         return UnitMetrics(
@@ -347,7 +479,8 @@ class Calculator:
 
     def coverage(self, unit_id: int, pages: list[PageInfo]) -> Coverage:
         data = self.data
-        result = Coverage(silent={n: [] for n in SILENT_DAYS})
+        result = Coverage(silent={n: [] for n in SILENT_DAYS}, access=self.access_list(pages),
+                          split=access_split(pages))
         for uid in data.descendants.get(unit_id, [unit_id]):
             unit = data.units.get(uid)
             if unit and unit.active and not any(p.active for p in self.pages_of_unit.get(uid, [])):
@@ -358,19 +491,21 @@ class Calculator:
                 continue  # no longer collected: its history still counts, its silence does not
             status = self.page_status(page, owner)
             days = status.silent_days
-            if days is None or days >= SILENT_DAYS[1]:
+            if page.posts_unreadable:
+                pass  # unknown posts: not silent, not "never posted" (listed under access)
+            elif days is None or days >= SILENT_DAYS[1]:
                 result.silent[SILENT_DAYS[1]].append(status)
             elif days >= SILENT_DAYS[0]:
                 result.silent[SILENT_DAYS[0]].append(status)
             if status.error is not None:
                 result.failed.append(status)
-            if page.has_insights is False:
-                result.small.append(status)
+            if page.access == "full" and page.insights_state == "none":
+                result.no_insights.append(status)
         result.no_page.sort(key=lambda u: (u.depth, sort_key(u.name)))
         for statuses in result.silent.values():
             # Longest silence first; never posted counts as the longest.
             statuses.sort(key=lambda s: (-(s.silent_days if s.silent_days is not None
                                            else 10**6), sort_key(s.unit.name)))
         result.failed.sort(key=lambda s: sort_key(s.unit.name))
-        result.small.sort(key=lambda s: sort_key(s.unit.name))
+        result.no_insights.sort(key=lambda s: sort_key(s.unit.name))
         return result

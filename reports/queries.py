@@ -22,6 +22,12 @@ from storage.models import UTCDateTime
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 REACTION_KINDS = ("like", "love", "care", "haha", "wow", "sad", "angry")
+# What the token can read of a Page (``pages.access``, written by the collector), best first;
+# NULL (or anything else) is "not yet checked".
+ACCESS_LEVELS = ("full", "partial", "audience", "unreachable")
+# page_errors.severity: the Page was not collected that run (failed), or collected with
+# something missing (gap: posts_unreadable, insights_refused).
+FAILED, GAP = "failed", "gap"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,16 @@ class PageInfo:
     link: str | None
     active: bool
     has_insights: bool | None
+    access: str | None = None  # one of ACCESS_LEVELS; None: not yet checked
+    tasks: tuple[str, ...] = ()  # the Page's tasks; empty: no Page token (or not yet known)
+    posts_readable: bool | None = None
+    insights_state: str | None = None  # available, none, refused; None: not asked
+    access_checked_at: dt.datetime | None = None
+
+    @property
+    def posts_unreadable(self) -> bool:
+        """The store cannot know this Page's posts: its post figures are unknown, not 0."""
+        return self.posts_readable is False or self.access in ("audience", "unreachable")
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class ErrorRow:
     kind: str
     code: int | None
     message: str
+    severity: str = FAILED  # failed: not collected; gap: collected with something missing
 
 
 @dataclass
@@ -111,7 +128,8 @@ class StoreData:
     last_snapshot: dict[int, tuple[dt.date, dt.datetime]]  # page id -> (day, collected_at)
     latest_run: RunInfo | None
     last_good_run: RunInfo | None  # latest run that ended ok or partial
-    errors: dict[int, ErrorRow] = field(default_factory=dict)  # of the latest run, by page
+    errors: dict[int, ErrorRow] = field(default_factory=dict)  # latest run's failures, by page
+    gaps: dict[int, list[ErrorRow]] = field(default_factory=dict)  # latest run's gaps, by page
 
 
 def _day_params() -> list[BindParameter[dt.date]]:
@@ -139,11 +157,18 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
         )):
             descendants[ancestor_id].append(unit_id)
         pages = {
-            row.id: PageInfo(row.id, row.ref, row.name, row.unit_id, row.link, bool(row.active),
-                             row.has_insights)
+            row.id: PageInfo(
+                row.id, row.ref, row.name, row.unit_id, row.link, bool(row.active),
+                row.has_insights, access=row.access if row.access in ACCESS_LEVELS else None,
+                tasks=tuple(t.strip().upper() for t in (row.tasks or "").split(",") if t.strip()),
+                posts_readable=row.posts_readable, insights_state=row.insights_state,
+                access_checked_at=row.access_checked_at,
+            )
             for row in conn.execute(text(
-                "SELECT id, ref, name, unit_id, link, active, has_insights FROM pages ORDER BY id"
-            ).columns(active=Boolean, has_insights=Boolean))
+                "SELECT id, ref, name, unit_id, link, active, has_insights, access, tasks, "
+                "posts_readable, insights_state, access_checked_at FROM pages ORDER BY id"
+            ).columns(active=Boolean, has_insights=Boolean, posts_readable=Boolean,
+                      access_checked_at=UTCDateTime))
         }
         daily: dict[int, list[DailyRow]] = defaultdict(list)
         for row in conn.execute(text(
@@ -174,15 +199,20 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
         }
         latest_run, last_good_run = _load_runs(conn, until["until"])
         errors: dict[int, ErrorRow] = {}
+        gaps: dict[int, list[ErrorRow]] = defaultdict(list)
         if latest_run is not None:
             for row in conn.execute(text(
-                "SELECT page_id, kind, code, message FROM page_errors "
-                "WHERE run_id = :run_id AND page_id IS NOT NULL ORDER BY occurred_at"
+                "SELECT page_id, kind, code, message, severity FROM page_errors "
+                "WHERE run_id = :run_id AND page_id IS NOT NULL ORDER BY occurred_at, id"
             ).bindparams(bindparam("run_id", type_=Integer)), {"run_id": latest_run.id}):
-                errors[row.page_id] = ErrorRow(*row)
+                error = ErrorRow(*row)
+                if error.severity == GAP:
+                    gaps[row.page_id].append(error)
+                else:
+                    errors[row.page_id] = error
     return StoreData(audience_from, date_from, date_to, units, dict(descendants), pages,
                      dict(daily), posts, last_post, last_snapshot, latest_run, last_good_run,
-                     errors)
+                     errors, dict(gaps))
 
 
 def _load_posts(conn: Connection, days: dict[str, dt.date]) -> list[PostRow]:

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from reports.figures import CONFIG
 from reports.i18n import Lang
+from reports.metrics import access_key, action_key, insights_key, posts_key
 from reports.queries import LOCAL_TZ, UnitInfo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,7 +44,8 @@ def environment(lang: Lang) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(t=lang.t, lang=lang)
+    env.globals.update(t=lang.t, lang=lang, access_key=access_key, action_key=action_key,
+                       insights_key=insights_key, posts_key=posts_key)
     env.filters.update(
         num=lang.integer,
         signed=lang.signed,

@@ -25,7 +25,13 @@ LEAKED_TOKEN = "EAABsecretTOKEN123"
 
 
 def seed_store(engine: Engine) -> None:
-    """60 Pages over 150 days, plus the rows the tests look for."""
+    """60 Pages over 150 days, plus the rows the tests look for.
+
+    Besides what the generator gives (commune Pages read in full or audience only, one
+    unreachable), the first full commune Page is made partial (no Analyze task), and carries a
+    markup name and a token error; the second gets no insights from Meta; the third was not
+    checked yet; the first audience-only Page has a posts_unreadable gap in the latest run.
+    """
     fill_synthetic(engine, n_pages=60, days=150, end_day=END, seed=5)
     created = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
     seen = dt.datetime(2026, 11, 20, 19, 5, tzinfo=dt.UTC)
@@ -41,19 +47,32 @@ def seed_store(engine: Engine) -> None:
         s.flush()
         s.add(PostSnapshot(post_id=hostile.id, day=dt.date(2026, 11, 21), collected_at=seen,
                            reactions=900_000, comments=5, shares=7, reactions_like=900_000))
-        commune_page = s.scalars(
+        full = list(s.scalars(
             select(Page).join(Unit, Page.unit_id == Unit.id)
-            .where(Unit.level == "commune").order_by(Page.id)
-        ).first()
-        assert commune_page is not None
+            .where(Unit.level == "commune", Page.access == "full").order_by(Page.id)
+        ))
+        commune_page, no_insights, unchecked = full[:3]
         commune_page.name = XSS_PAGE_NAME
+        commune_page.access = "partial"
+        commune_page.tasks = "CREATE_CONTENT,MODERATE"
+        commune_page.insights_state = "refused"
         commune_page.has_insights = False
+        no_insights.insights_state = "none"
+        no_insights.has_insights = False
+        unchecked.access = unchecked.access_checked_at = unchecked.tasks = None
+        unchecked.posts_readable = unchecked.insights_state = None
         latest = s.scalars(select(CollectionRun).order_by(CollectionRun.started_at.desc())).first()
         assert latest is not None
         s.add(PageError(run_id=latest.id, page_id=commune_page.id, occurred_at=latest.started_at,
                         kind="token", code=190, message=(
                             "GET https://graph.facebook.com/v26.0/1?access_token="
                             f"{LEAKED_TOKEN} failed")))
+        audience = s.scalars(select(Page).where(Page.access == "audience")
+                             .order_by(Page.id)).first()
+        assert audience is not None
+        s.add(PageError(run_id=latest.id, page_id=audience.id, occurred_at=latest.started_at,
+                        kind="posts_unreadable", code=10, severity="gap",
+                        message="posts not readable: (#10) Permission denied"))
 
 
 @pytest.fixture(scope="module",

@@ -123,17 +123,28 @@ def test_gaps_stay_gaps(store: Engine) -> None:
     pytest.fail("no Page with a missing day in the synthetic data")
 
 
+# Pages whose posts the store can know (the reports leave the others out of post figures).
+READABLE = ("(pg.posts_readable IS NULL OR pg.posts_readable = TRUE) "
+            "AND COALESCE(pg.access, '') NOT IN ('audience', 'unreachable')")
+
+
 def test_posts_and_engagement_match_post_latest(store: Engine) -> None:
     calc = calculator(store)
     unit = district_id(store)
-    headline = calc.headline(calc.subtree_pages(unit))
+    pages = calc.subtree_pages(unit)
+    headline = calc.headline(pages)
+    assert headline.posts_unreadable > 0  # the district has audience-only communes
     with store.connect() as conn:
         posts, engagement, reactions = conn.execute(text(
             "SELECT COUNT(*), SUM(engagement), SUM(reactions) FROM post_latest pl "
+            "JOIN pages pg ON pg.id = pl.page_id "
             "JOIN unit_descendants d ON d.unit_id = pl.unit_id "
-            "WHERE d.ancestor_id = :u AND pl.local_day BETWEEN :a AND :b"
+            f"WHERE d.ancestor_id = :u AND pl.local_day BETWEEN :a AND :b AND {READABLE}"
         ).bindparams(bindparam("a", type_=Date), bindparam("b", type_=Date)),
             {"u": unit, "a": FROM, "b": END}).one()
+        unreadable = conn.execute(text(
+            "SELECT COUNT(*) FROM pages pg JOIN unit_descendants d ON d.unit_id = pg.unit_id "
+            f"WHERE d.ancestor_id = :u AND NOT ({READABLE})"), {"u": unit}).scalar_one()
     engagement, reactions = int(engagement), int(reactions)  # PostgreSQL sums are Decimal
     assert (headline.posts, headline.engagement, headline.reactions) == (posts, engagement,
                                                                          reactions)
@@ -141,8 +152,13 @@ def test_posts_and_engagement_match_post_latest(store: Engine) -> None:
     weeks = calc.weeks(calc.subtree_pages(unit))
     assert sum(w.posts or 0 for w in weeks) == posts
     assert sum(w.days for w in weeks) == DEFAULT_DAYS
+    # The rate is over the followers of the Pages whose posts are read.
+    assert headline.posts_unreadable == unreadable
+    known = [p for p in pages if not p.posts_unreadable]
+    assert headline.posts_followers == calc.headline(known).followers
+    assert (headline.posts_followers or 0) < (headline.followers or 0)
     assert headline.engagement_rate == pytest.approx(
-        engagement / posts / headline.followers)
+        engagement / posts / headline.posts_followers)
 
 
 def test_province_rollup_is_its_children_plus_its_own_page(store: Engine) -> None:
@@ -164,8 +180,15 @@ def test_coverage_lists(store: Engine) -> None:
     assert coverage.no_page, "the generated tree leaves a commune without a Page"
     assert any(s.error is not None and s.error.kind == "token" for s in coverage.failed)
     assert all(s.page.id in calc.data.errors for s in coverage.failed)
-    assert any(s.page.has_insights is False for s in coverage.small)
+    assert all(s.error is None or s.error.severity == "failed" for s in coverage.failed)
+    assert {s.page.insights_state for s in coverage.no_insights} == {"none"}
+    assert {s.page.access for s in coverage.no_insights} == {"full"}
+    levels = [s.page.access for s in coverage.access]
+    assert levels[0] == "unreachable" and {"audience", "partial", None} <= set(levels)
+    assert "full" not in levels
     for status in coverage.silent[30]:
         assert status.silent_days is None or status.silent_days >= 30
     for status in coverage.silent[14]:
         assert status.silent_days is not None and 14 <= status.silent_days < 30
+    for statuses in coverage.silent.values():
+        assert not any(s.page.posts_unreadable for s in statuses)
