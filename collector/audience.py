@@ -1,60 +1,25 @@
-"""Page audience: the Page node's counts, read for up to 50 Pages per ``?ids=`` call."""
+"""Page audience: the Page node's public counters (docs/graph-api.md §0, §2).
+
+Pages the token has a role on get their audience from the ``/me/accounts`` listing
+(``collector/access.py``); every other configured Page is read one node per batch operation.
+Multi-ID reads (``?ids=``) are refused to new apps since 4 Nov 2026, so there are none here.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
 from typing import Any
 
-from collector.errors import GraphError, NotFound
-from collector.graph import GraphClient
+from collector.graph import BatchItem
 
-log = logging.getLogger(__name__)
-
-# What we ask of every Page node; all cheap counters (graph-api.md section 2).
+# What we ask of every Page node: cheap public counters, readable with any valid user or
+# system-user token on a New Page Experience Page (§0, §2).
 PAGE_FIELDS = "id,name,username,link,fan_count,followers_count,talking_about_count,is_published"
-IDS_PER_CALL = 50  # Graph refuses more (graph-api.md section 6)
 COUNT_FIELDS = ("fan_count", "followers_count", "talking_about_count")
 
 
-def fetch_page_nodes(client: GraphClient, refs: Sequence[str]) -> dict[str, Any]:
-    """Read the Page nodes for ``refs`` (ids or usernames).
-
-    Returns ref -> node dict, or ref -> GraphError for the refs that failed. One unknown alias
-    fails a whole ``ids=`` call (code 803), so a failing chunk is split in halves until the
-    bad references are isolated; the good ones still get read.
-    """
-    results: dict[str, Any] = {}
-    for start in range(0, len(refs), IDS_PER_CALL):
-        _fetch_chunk(client, list(refs[start:start + IDS_PER_CALL]), results)
-    return results
-
-
-def _fetch_chunk(client: GraphClient, refs: list[str], results: dict[str, Any]) -> None:
-    try:
-        body = client.get("", {"ids": ",".join(refs), "fields": PAGE_FIELDS})
-    except NotFound as exc:
-        if len(refs) == 1:
-            results[refs[0]] = exc
-            return
-        middle = len(refs) // 2
-        log.info("ids= call failed (%s); splitting %d references to find the bad one",
-                 exc.message, len(refs))
-        _fetch_chunk(client, refs[:middle], results)
-        _fetch_chunk(client, refs[middle:], results)
-        return
-    except GraphError as exc:
-        for ref in refs:
-            results[ref] = exc
-        return
-    by_key = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
-    for ref in refs:
-        node = by_key.get(ref.lower())
-        if node is None:  # Graph may key by the numeric id even when asked by username
-            node = next((v for v in by_key.values() if isinstance(v, dict)
-                         and str(v.get("username", "")).lower() == ref.lower()), None)
-        results[ref] = node if isinstance(node, dict) else NotFound(
-            f"Page {ref} missing from the ids= answer", code=100, subcode=33)
+def node_item(ref: str, token: str | None = None) -> BatchItem:
+    """A batch operation reading one Page node by id or username."""
+    return BatchItem(ref, {"fields": PAGE_FIELDS}, ref if ref.isdigit() else None, token)
 
 
 def audience_counts(node: dict[str, Any]) -> dict[str, int | None]:

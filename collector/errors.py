@@ -10,12 +10,15 @@ Exception tree (catch the parent you care about)::
     │   ├── ThrottledError          4, 17, 32, 613, 80000-80008: Meta asks us to slow down
     │   ├── TokenError              190, 102: the token is expired, invalid or revoked
     │   ├── PermissionDenied        3, 10, 200-299: the token lacks a permission or task
+    │   │   └── PageTokenRequired   190/2069032: this call needs the Page's own token; the
+    │   │                           token itself is fine (docs/graph-api.md §0)
     │   ├── NotFound                100/33, 803: the Page or post does not exist (any more)
     │   └── InvalidRequest          other 100s: a bad field, metric or parameter
+    │       └── NoInsights          2874008: Meta keeps no insights for this (small) Page
     └── PaginationLoop              paging.next pointed back at a page already read
 
 Graph signals throttling with a code in the JSON body, usually with HTTP 400, not 429
-(graph-api.md section 8), so classification reads the code and subcode, never only the status.
+(docs/graph-api.md §8), so classification reads the code and subcode, never only the status.
 Messages never contain a token: URLs are redacted before they get here (``redact``).
 """
 
@@ -31,6 +34,8 @@ THROTTLE_CODES = frozenset({4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 8
 APP_WIDE_THROTTLES = frozenset({4, 17})  # app or token-wide: every Page is affected
 TRANSIENT_CODES = frozenset({1, 2, 341, 368})
 TOKEN_CODES = frozenset({102, 190})
+PAGE_TOKEN_REQUIRED = 2069032  # 190 with this subcode: use the Page's own token (§0)
+NO_INSIGHTS = 2874008  # "Facebook Page insights are only available for Pages with at l…" (§0)
 
 TOKEN_SUBCODES = {
     458: "the app is no longer installed for the user who made the token",
@@ -144,6 +149,15 @@ class PermissionDenied(GraphAPIError):
         return f"permission missing: {self.message}"
 
 
+class PageTokenRequired(PermissionDenied):
+    """190/2069032: on New Page Experience Pages every edge needs that Page's own token. An
+    access problem of one Page, never a sign that the configured token is dead."""
+
+    def reason(self) -> str:
+        return ("this call needs the Page's own access token (code 190/2069032); the token "
+                "has no role on this Page")
+
+
 class NotFound(GraphAPIError):
     kind = "not_found"
 
@@ -160,6 +174,13 @@ class InvalidRequest(GraphAPIError):
 
     def reason(self) -> str:
         return f"request refused: {self.message}"
+
+
+class NoInsights(InvalidRequest):
+    """Meta keeps no insights for this Page (too small); not a failure of the collector."""
+
+    def reason(self) -> str:
+        return "Facebook keeps no insights for this Page"
 
 
 _EXPIRED_ON = re.compile(r"expired on \w+, (\d{1,2})-(\w{3})-(\d{2,4})")
@@ -185,12 +206,16 @@ def error_class(code: int | None, subcode: int | None, http_status: int | None,
     """The single decision of what kind of failure a Graph error is (style.md 6)."""
     if code in THROTTLE_CODES:
         return ThrottledError
+    if code == 190 and subcode == PAGE_TOKEN_REQUIRED:
+        return PageTokenRequired
     if code in TOKEN_CODES:
         return TokenError
     if is_transient or code in TRANSIENT_CODES:
         return TransientError
     if code == 803 or (code == 100 and subcode == 33):
         return NotFound
+    if code == NO_INSIGHTS or subcode == NO_INSIGHTS:
+        return NoInsights
     if code is not None and (code in (3, 10) or 200 <= code <= 299):
         return PermissionDenied
     if code == 100:

@@ -98,11 +98,13 @@ def _max_percent(entry: Mapping[str, Any]) -> float:
 
 @dataclass
 class BatchItem:
-    """One GET inside a batch request, with the Page it is for (quota accounting)."""
+    """One GET inside a batch request, with the Page it is for (quota accounting) and the
+    token it runs with: a Page's own token, or None for the client's token (§0, §7)."""
 
     path: str
     params: dict[str, str]
     page_id: str | None = None
+    token: str | None = field(default=None, repr=False)
 
 
 class GraphClient:
@@ -116,9 +118,12 @@ class GraphClient:
         self.base_url = base_url.rstrip("/")
         self.version = version
         self._token = token
-        self._proof = (hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-                       if app_secret and token else "")
-        self._secrets = tuple(s for s in (token, app_secret, self._proof) if s)
+        self._app_secret = app_secret
+        self._proof = self.proof(token)
+        # Every secret this client has seen (its token, the app secret, proofs, Page tokens
+        # handed out by /me/accounts): redacted from every message and URL it produces.
+        self._secrets: list[str] = [s for s in (token, app_secret, self._proof) if s]
+        self._secrets_lock = threading.Lock()
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -146,14 +151,41 @@ class GraphClient:
             self._calls += n
 
     def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return redact(text, self.secrets)
+
+    def token_value(self) -> str:
+        """The configured token itself (for ``debug_token``'s ``input_token``)."""
+        return self._token
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        with self._secrets_lock:
+            return tuple(self._secrets)
+
+    def add_secret(self, value: str) -> None:
+        """Treat ``value`` (a Page token) as a secret: it never reaches a log or message."""
+        if value:
+            with self._secrets_lock:
+                if value not in self._secrets:
+                    self._secrets.append(value)
+                    proof = self.proof(value)
+                    if proof:
+                        self._secrets.append(proof)
+
+    def proof(self, token: str) -> str:
+        """appsecret_proof of ``token`` (HMAC-SHA256 keyed by the app secret; §10), or ""."""
+        if not (self._app_secret and token):
+            return ""
+        return hmac.new(self._app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
     # -- low level ------------------------------------------------------------------------------
 
-    def _auth(self) -> dict[str, str]:
-        auth = {"access_token": self._token}
-        if self._proof:
-            auth["appsecret_proof"] = self._proof
+    def _auth(self, token: str | None = None) -> dict[str, str]:
+        value = token or self._token
+        auth = {"access_token": value}
+        proof = self._proof if value == self._token else self.proof(value)
+        if proof:
+            auth["appsecret_proof"] = proof
         return auth
 
     def _send(self, method: str, url: str, *, params: dict[str, str] | None = None,
@@ -186,7 +218,7 @@ class GraphClient:
         if isinstance(body, dict) and "error" in body:
             raise self._error(body, response.status_code, response.headers, None)
         if response.status_code >= 400:
-            raise error_from_body({}, response.status_code, secrets=self._secrets)
+            raise error_from_body({}, response.status_code, secrets=self.secrets)
         return body
 
     def _error(self, body: Any, status: int | None, headers: Mapping[str, str],
@@ -202,7 +234,7 @@ class GraphClient:
                            for entries in buc.values() if isinstance(entries, list)
                            for e in entries if isinstance(e, dict)]
                 regain = int(max(minutes, default=0)) or None
-        return error_from_body(body, status, regain, self._secrets)
+        return error_from_body(body, status, regain, self.secrets)
 
     def backoff(self, exc: GraphError, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc`` (None: do not retry). The one retry policy."""
@@ -238,10 +270,12 @@ class GraphClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{self.version}/{path.lstrip('/')}"
 
-    def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    def get(self, path: str, params: Mapping[str, str] | None = None, *,
+            token: str | None = None) -> Any:
         """GET a node or edge, retrying as the policy says. On "please reduce the amount of
-        data" (code 1) a listing is retried with half its ``limit``."""
-        query = {**(params or {}), **self._auth()}
+        data" (code 1) a listing is retried with half its ``limit``. ``token``: a Page's own
+        token instead of the client's."""
+        query = {**(params or {}), **self._auth(token)}
         url = self.url(path)
 
         def once() -> Any:
@@ -255,8 +289,13 @@ class GraphClient:
 
         return self._retrying(f"GET {url}", once)
 
-    def relative_url(self, path: str, params: Mapping[str, str]) -> str:
-        query = urlencode(dict(params))
+    def relative_url(self, path: str, params: Mapping[str, str],
+                     token: str | None = None) -> str:
+        """A batch operation's URL; a Page's own token (and its proof) go in its query."""
+        values = dict(params)
+        if token:
+            values.update(self._auth(token))
+        query = urlencode(values)
         return f"{self.version}/{path.lstrip('/')}" + (f"?{query}" if query else "")
 
     def batch(self, items: list[BatchItem]) -> list[Any]:
@@ -269,7 +308,8 @@ class GraphClient:
         attempt = 0
         while pending:
             ops = [{"method": "GET",
-                    "relative_url": self.relative_url(items[i].path, items[i].params)}
+                    "relative_url": self.relative_url(items[i].path, items[i].params,
+                                                      items[i].token)}
                    for i in pending]
             answer = self._post_batch(ops)
             if not isinstance(answer, list) or len(answer) != len(pending):
@@ -315,7 +355,7 @@ class GraphClient:
             return self._error(body, status if isinstance(status, int) else None, headers,
                                page_id)
         if isinstance(status, int) and status >= 400:
-            return error_from_body({}, status, secrets=self._secrets)
+            return error_from_body({}, status, secrets=self.secrets)
         return body
 
     def next_request(self, next_url: str) -> tuple[str, dict[str, str]]:
@@ -333,13 +373,16 @@ class GraphClient:
                   if k not in ("access_token", "appsecret_proof")}
         return path, params
 
-    def paginate(self, path: str, params: Mapping[str, str],
-                 first: Any | None = None) -> Iterator[dict[str, Any]]:
+    def paginate(self, path: str, params: Mapping[str, str], first: Any | None = None, *,
+                 token: str | None = None,
+                 before_next: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """Yield every item of an edge, following ``paging.next`` only, refusing to loop.
 
-        ``first`` is an already fetched first page (e.g. from a batch)."""
+        ``first`` is an already fetched first page (e.g. from a batch); ``token`` a Page's own
+        token for every page of the listing; ``before_next`` may raise to stop before the
+        next page is asked for (a spent quota)."""
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-        body = first if first is not None else self.get(path, params)
+        body = first if first is not None else self.get(path, params, token=token)
         pages = 1
         while True:
             data = body.get("data", []) if isinstance(body, dict) else []
@@ -352,5 +395,7 @@ class GraphClient:
             if key in seen or pages >= MAX_PAGES_PER_LISTING:
                 raise PaginationLoop(f"paging.next repeats itself on {path}; stopped")
             seen.add(key)
-            body = self.get(next_path, next_params)
+            if before_next is not None:
+                before_next()
+            body = self.get(next_path, next_params, token=token)
             pages += 1

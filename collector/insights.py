@@ -1,4 +1,7 @@
-"""Page insights: daily metrics in windows of at most 90 days (graph-api.md section 4)."""
+"""Page insights: daily metrics in windows of at most 90 days (docs/graph-api.md §4).
+
+Whether a Page has insights is what Meta answers (data, empty data, or an error), never
+inferred from its likes: the "100 likes" rule is not a safe pre-check (§0)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from collector.timeutil import parse_graph_time
 
 log = logging.getLogger(__name__)
 
-MIN_FANS_FOR_INSIGHTS = 100  # Facebook has no Page insights below 100 likes
 MAX_WINDOW_DAYS = 90
 MAX_HISTORY_DAYS = 730  # insights keep two years
 

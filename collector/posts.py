@@ -1,4 +1,10 @@
-"""Posts and their engagement, read through field expansion in one listing call per Page."""
+"""Posts and their engagement, read through field expansion in one listing call per Page.
+
+No field aliases (a new app may not use ``.as()``; docs/graph-api.md §0): totals come from
+``reactions.summary(total_count).limit(0)`` and ``comments.summary(true).limit(0)``, reactions
+by type from the lifetime post insight ``post_reactions_by_type_total``, nested in the same
+listing when the Page's insights are readable.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,14 @@ from typing import Any
 
 from collector.timeutil import parse_graph_time
 
-# The edge: only the Page's own posts (graph-api.md section 3); /feed would add visitors' posts.
+# The edge: only the Page's own posts (docs/graph-api.md §3); /feed would add visitors' posts.
 POSTS_EDGE = "published_posts"
 PAGE_LIMIT = 100  # the maximum Graph allows on post edges
 REACTION_TYPES = ("like", "love", "care", "haha", "wow", "sad", "angry")
+REACTIONS_BY_TYPE = "post_reactions_by_type_total"
+# Keys of post_reactions_by_type_total -> our columns (older captures say sorry/anger; §4).
+_TYPE_KEYS = {"like": "like", "love": "love", "care": "care", "haha": "haha", "wow": "wow",
+              "sad": "sad", "sorry": "sad", "angry": "angry", "anger": "angry"}
 BASE_FIELDS = (
     "id", "created_time", "message", "permalink_url", "status_type", "shares",
     "reactions.summary(total_count).limit(0)", "comments.summary(true).limit(0)",
@@ -19,11 +29,9 @@ BASE_FIELDS = (
 
 
 def post_fields(post_metrics: Sequence[str]) -> str:
-    """The fields= value: counts by field expansion, per-type reactions through aliases, and
-    lifetime post insights nested in the same call when metrics are given."""
+    """The fields= value: counts by field expansion, and the lifetime post insights nested in
+    the same call when metrics are given (reactions by type among them)."""
     fields = list(BASE_FIELDS)
-    fields += [f"reactions.type({t.upper()}).limit(0).summary(total_count).as(reactions_{t})"
-               for t in REACTION_TYPES]
     if post_metrics:
         fields.append(f"insights.metric({','.join(post_metrics)})")
     return ",".join(fields)
@@ -56,9 +64,24 @@ def engagement_row(item: dict[str, Any]) -> dict[str, Any]:
         "comments": _summary_total(item, "comments"),
         "shares": int(shares.get("count", 0)) if isinstance(shares, dict) else 0,
     }
+    by_type = _reactions_by_type(item)
     for kind in REACTION_TYPES:
-        row[f"reactions_{kind}"] = _summary_total(item, f"reactions_{kind}")
+        row[f"reactions_{kind}"] = None if by_type is None else by_type.get(kind, 0)
     return row
+
+
+def _reactions_by_type(item: dict[str, Any]) -> dict[str, int] | None:
+    """Counts per reaction type from the nested ``post_reactions_by_type_total`` insight;
+    None when it was not asked for or not answered (unknown, never zero)."""
+    for metric, _period, value in post_insight_values(item):
+        if metric == REACTIONS_BY_TYPE and isinstance(value, dict):
+            counts: dict[str, int] = {}
+            for key, count in value.items():
+                column = _TYPE_KEYS.get(str(key).lower())
+                if column and isinstance(count, int | float):
+                    counts[column] = counts.get(column, 0) + int(count)
+            return counts
+    return None
 
 
 def post_insight_values(item: dict[str, Any]) -> list[tuple[str, str, Any]]:

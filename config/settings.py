@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_CONFIG_FILE = "fanpulse.toml"
 
-# The newest Graph API version in November 2026 (graph-api.md section 1: v26.0 released
-# 2026-07-29, expiry TBD).
-DEFAULT_GRAPH_VERSION = "v26.0"
+# The newest Graph API version in November 2026 (docs/graph-api.md §0, §1: v27.0 released
+# 2026-11-04).
+DEFAULT_GRAPH_VERSION = "v27.0"
 
-# Metrics valid on v25/v26 in late 2026 (graph-api.md section 4, observed valid in the
+# Metrics valid on v25/v26 in late 2026 (docs/graph-api.md §4, observed valid in the
 # September 2026 live probe). The list is data: edit it in the settings file when Meta
 # retires or adds one.
 DEFAULT_PAGE_METRICS = (
@@ -75,8 +75,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "access_token", "str", "",
-        "Graph API access token (a system-user or Page token with pages_read_engagement and "
-        "read_insights). Environment only: FANPULSE_ACCESS_TOKEN, or FANPULSE_ACCESS_TOKEN_FILE "
+        "Graph API access token: a system-user token (recommended), a long-lived user token or "
+        "one Page's token, with pages_show_list, pages_read_engagement and read_insights. "
+        "Environment only: FANPULSE_ACCESS_TOKEN, or FANPULSE_ACCESS_TOKEN_FILE "
         "naming a file that holds it.",
         secret=True,
     ),
@@ -85,6 +86,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Optional app secret; when set every call carries appsecret_proof. Environment only: "
         "FANPULSE_APP_SECRET or FANPULSE_APP_SECRET_FILE.",
         secret=True,
+    ),
+    SettingSpec(
+        "app_id", "str", "",
+        "Optional id of the Meta app (not a secret). With FANPULSE_APP_SECRET it lets fanpulse "
+        "ask debug_token for the token's type, permissions and expiry.",
     ),
     SettingSpec(
         "units_file", "str", "",
@@ -123,6 +129,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "wait longer is left for the next run and reported.",
     ),
     SettingSpec(
+        "insights_recheck_days", "int", 7,
+        "A Page whose insights Facebook refused or left empty, or whose posts were not "
+        "readable, is asked again after this many days.",
+    ),
+    SettingSpec(
         "page_metrics", "list", list(DEFAULT_PAGE_METRICS),
         "Page insights metrics collected each night (comma-separated in the environment).",
     ),
@@ -150,6 +161,7 @@ class Settings:
     graph_version: str = DEFAULT_GRAPH_VERSION
     access_token: str = field(default="", repr=False)
     app_secret: str = field(default="", repr=False)
+    app_id: str = ""
     units_file: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     schedule_cron: str = "0 2 * * *"
@@ -159,6 +171,7 @@ class Settings:
     request_timeout: float = 30.0
     max_retries: int = 4
     max_wait_seconds: float = 120.0
+    insights_recheck_days: int = 7
     page_metrics: tuple[str, ...] = DEFAULT_PAGE_METRICS
     post_metrics: tuple[str, ...] = DEFAULT_POST_METRICS
     report_dir: str = "fanpulse-reports"
@@ -313,7 +326,7 @@ def validate(settings: Settings) -> None:
             f"setting 'schedule_cron': {settings.schedule_cron!r} needs five fields "
             "(minute hour day month weekday), e.g. '0 2 * * *'"
         )
-    for key in ("concurrency", "lookback_days"):
+    for key in ("concurrency", "lookback_days", "insights_recheck_days"):
         if getattr(settings, key) < 1:
             raise SettingsError(f"setting '{key}' must be at least 1")
     if settings.max_retries < 0 or settings.request_timeout <= 0:

@@ -12,7 +12,6 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,17 +20,19 @@ from sqlalchemy.engine import Engine
 
 from collector.run import RunResult, collect_once
 from collector.schedule import next_run, run_forever
-from config.settings import SETTINGS, Settings, SettingsError, load_settings
-from config.units import UnitsFileError, read_units_file
+from config.settings import SETTINGS, Settings
+from config.units import read_units_file
 from config.units_2025 import units_2025_command
+from fanpulse.app import AppContext, friendly_errors, pass_app
+from fanpulse.cmd_access import access_group
 from fanpulse.cmd_query import query_command
 from fanpulse.cmd_report import parse_day, report_command
 from fanpulse.logs import setup_logging
 from sandbox.cli import sandbox_group
-from storage.db import StoreError, current_revision, ensure_schema, head_revision, make_engine
+from storage.db import current_revision, head_revision
 from storage.db import transaction as store_transaction
 from storage.db import upgrade as upgrade_store
-from storage.runs import LockBusy, recent_runs, run_failures
+from storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
 from storage.units import TreeNode, load_tree, sync_units
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,52 +40,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("fanpulse")
 
 PACKAGED_UNITS = Path(__file__).resolve().parent.parent / "config" / "units.nghe-an.csv"
-
-
-class AppContext:
-    """What every command needs: settings read once, the engine opened on first use."""
-
-    def __init__(self, config_file: str | None, overrides: dict[str, Any]) -> None:
-        self.config_file = config_file
-        self.overrides = overrides
-        self._settings: Settings | None = None
-        self._engine: Engine | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_file, **self.overrides)
-            logging.getLogger().setLevel(self._settings.log_level.upper())
-        return self._settings
-
-    def engine(self, migrate: bool = True) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            if migrate:
-                ensure_schema(self._engine)
-        return self._engine
-
-
-def friendly_errors(func: F) -> F:
-    """Turn the errors a user can act on into a clear message and exit code 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UnitsFileError as exc:
-            click.echo(f"Error: units file {exc.path} was refused, nothing was written:", err=True)
-            for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-        except (SettingsError, StoreError) as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,6 +148,7 @@ def units_import(app: AppContext, file: str, dry_run: bool) -> None:
 
 units_group.add_command(units_2025_command)
 cli.add_command(sandbox_group)
+cli.add_command(access_group)
 cli.add_command(query_command)
 cli.add_command(report_command)
 
@@ -379,7 +335,9 @@ def status_command(app: AppContext, runs: int) -> None:
     last = recent[0]
     if last.message:
         click.echo(f"\nRun {last.id}: {last.message}")
-    failures = run_failures(engine, last.id)
+    found = run_failures(engine, last.id)
+    failures = [f for f in found if f.severity == "failed"]
+    gaps = len(found) - len(failures)
     if failures:
         click.echo(f"\nPages with problems in run {last.id}:")
         groups: dict[str, list[str]] = {}
@@ -393,7 +351,34 @@ def status_command(app: AppContext, runs: int) -> None:
                 for page in pages:
                     click.echo(f"  {page}: {message}")
     elif last.status in ("ok", "running"):
-        click.echo(f"\nRun {last.id}: no Page failed.")
+        click.echo(f"\nRun {last.id}: no Page failed"
+                   + (f" ({gaps} collected with gaps: see access below)." if gaps else "."))
+    print_access(page_access(engine))
+
+
+ACCESS_WORDS = {"full": "full (audience, posts, insights)",
+                "partial": "audience and posts, no insights",
+                "audience": "audience only (posts not readable)",
+                "unreachable": "unreachable", None: "not checked yet"}
+
+
+def print_access(rows: list[PageAccessRow]) -> None:
+    """What the token reads of each Page, and the action for the Pages short of full."""
+    if not rows:
+        return
+    counts = Counter(row.access for row in rows)
+    click.echo("\nAccess: " + ", ".join(f"{counts[level]} {ACCESS_WORDS[level]}"
+                                        for level in ACCESS_WORDS if counts.get(level)))
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        if row.access not in (None, "full") and row.action:
+            unit = f"{row.unit_code} {row.unit_name}" if row.unit_code else "-"
+            groups.setdefault(f"{ACCESS_WORDS[row.access]}: {row.reason}. To do: {row.action}",
+                              []).append(f"{unit} ({row.page_ref})")
+    for text, pages in sorted(groups.items(), key=lambda item: -len(item[1])):
+        shown = "; ".join(pages[:5]) + (f"; ... ({len(pages)} in all)" if len(pages) > 5
+                                        else "")
+        click.echo(f"  {len(pages)} Page(s) {text}\n      {shown}")
 
 
 @cli.command("schedule")

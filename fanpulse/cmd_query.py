@@ -32,7 +32,7 @@ def _describe(query: SavedQuery) -> str:
 
 def _database_url(ctx: click.Context) -> str:
     from config.settings import SettingsError
-    from fanpulse.cli import AppContext  # imported here: fanpulse.cli imports this module
+    from fanpulse.app import AppContext
     from storage.db import StoreError
 
     app = ctx.find_object(AppContext)

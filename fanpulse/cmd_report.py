@@ -43,9 +43,8 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
     Plotly's JavaScript is written once beside them, so the folder opens offline from a
     shared drive; the path of index.html is printed at the end.
     """
-    # Imported here: fanpulse.cli imports this module to register the command.
     from config.settings import SettingsError
-    from fanpulse.cli import AppContext
+    from fanpulse.app import AppContext
     from reports.build import ReportError, build_reports
     from storage.db import StoreError
 

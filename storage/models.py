@@ -123,6 +123,18 @@ class Page(Base):
     posts_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     insights_until: Mapped[dt.date | None] = mapped_column(Date)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the configured token can read of this Page (collector/access.py): full (audience,
+    # posts, insights), partial (audience and posts), audience, unreachable. NULL: not yet tried.
+    access: Mapped[str | None] = mapped_column(String(16))
+    access_reason: Mapped[str | None] = mapped_column(Text)
+    access_action: Mapped[str | None] = mapped_column(Text)
+    access_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    tasks: Mapped[str | None] = mapped_column(String(255))  # the Page's tasks, comma-separated
+    posts_readable: Mapped[bool | None] = mapped_column(Boolean)
+    posts_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # available, none (Meta answered with no data), refused (an error); asked again after a while
+    insights_state: Mapped[str | None] = mapped_column(String(16))
+    insights_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class PageSnapshot(Base):
@@ -258,6 +270,8 @@ class PageError(Base):
     subcode: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text)
     retry_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    # failed: the Page was not collected; gap: collected, but something is missing (insights)
+    severity: Mapped[str] = mapped_column(String(8), default="failed", server_default="failed")
 
 
 class Lock(Base):

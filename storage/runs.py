@@ -87,11 +87,12 @@ def start_run(engine: Engine, now: dt.datetime, trigger: str, day: dt.date) -> i
 
 def record_page_error(engine: Engine, run_id: int, page_id: int | None, kind: str,
                       message: str, now: dt.datetime, code: int | None = None,
-                      subcode: int | None = None, retry_after: int | None = None) -> None:
+                      subcode: int | None = None, retry_after: int | None = None,
+                      severity: str = "failed") -> None:
     with transaction(engine) as session:
         session.add(PageError(run_id=run_id, page_id=page_id, occurred_at=now, kind=kind,
                               code=code, subcode=subcode, message=message,
-                              retry_after_minutes=retry_after))
+                              retry_after_minutes=retry_after, severity=severity))
 
 
 def finish_run(engine: Engine, run_id: int, now: dt.datetime, *, status: str, pages_total: int,
@@ -111,6 +112,17 @@ class FailedPage:
     page_ref: str | None
     kind: str
     message: str
+    severity: str = "failed"  # failed, or gap (collected, with something missing)
+
+
+@dataclass
+class PageAccessRow:
+    unit_code: str | None
+    unit_name: str | None
+    page_ref: str
+    access: str | None
+    reason: str | None
+    action: str | None
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[CollectionRun]:
@@ -123,10 +135,22 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[CollectionRun]:
 def run_failures(engine: Engine, run_id: int) -> list[FailedPage]:
     with transaction(engine) as session:
         rows = session.execute(
-            select(Unit.code, Unit.name, Page.ref, PageError.kind, PageError.message)
+            select(Unit.code, Unit.name, Page.ref, PageError.kind, PageError.message,
+                   PageError.severity)
             .select_from(PageError)
             .outerjoin(Page, Page.id == PageError.page_id)
             .outerjoin(Unit, Unit.id == Page.unit_id)
             .where(PageError.run_id == run_id)
             .order_by(Unit.code, PageError.id))
         return [FailedPage(*row) for row in rows]
+
+
+def page_access(engine: Engine) -> list[PageAccessRow]:
+    """Every active Page with what the token could read of it at the last collection."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Unit.code, Unit.name, Page.ref, Page.access, Page.access_reason,
+                   Page.access_action)
+            .select_from(Page).outerjoin(Unit, Unit.id == Page.unit_id)
+            .where(Page.active).order_by(Unit.code, Page.ref))
+        return [PageAccessRow(*row) for row in rows]

@@ -13,7 +13,7 @@ def test_defaults() -> None:
     s = load_settings(None, env={})
     assert s.database_url == "sqlite:///fanpulse.db"
     assert s.graph_url == "https://graph.facebook.com"
-    assert s.graph_version == DEFAULT_GRAPH_VERSION == "v26.0"
+    assert s.graph_version == DEFAULT_GRAPH_VERSION == "v27.0"
     assert s.schedule_cron == "0 2 * * *" and s.timezone == "Asia/Ho_Chi_Minh"
     assert s.access_token == "" and s.config_file == ""
 

@@ -36,9 +36,22 @@ def write_units_for(world: World, path: Path) -> Path:
     return path
 
 
+UNSHARED = 23  # index of the Page the test world leaves unshared with the Business Manager
+NO_ANALYZE = 22  # index of the Page shared without the Analyze task
+
+
+def make_world(**kwargs: Any) -> World:
+    """24 Pages (province, 21 districts, 2 communes); one commune not shared with the
+    Business Manager (no Page token), one district shared without the Analyze task."""
+    world = World.generate(n_pages=24, seed=7, start=START, now=NOW, **kwargs)
+    world.set_tasks(world.pages[UNSHARED], ())
+    world.set_tasks(world.pages[NO_ANALYZE], ("CREATE_CONTENT", "MODERATE"))
+    return world
+
+
 @pytest.fixture
 def world() -> World:
-    return World.generate(n_pages=24, seed=7, start=START, now=NOW)
+    return make_world()
 
 
 @pytest.fixture

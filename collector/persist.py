@@ -1,0 +1,96 @@
+"""Save what one Page yielded in one night: one transaction, idempotent upserts (style.md 12).
+
+Transforms (``collector/posts.py``, ``collector/insights.py``) turn the raw Graph dicts into
+rows here; the writes themselves live in ``storage/save.py``. A killed run leaves every Page
+either fully written for that night or untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from collector.audience import audience_counts
+from collector.insights import value_columns
+from collector.posts import engagement_row, post_insight_values, post_row
+from storage.db import transaction
+from storage.models import Page
+from storage.save import (
+    mark_posts_deleted,
+    save_follower_history,
+    save_page_insights,
+    save_page_node,
+    save_page_snapshot,
+    save_post_insights,
+    save_post_snapshots,
+    save_posts,
+)
+
+if TYPE_CHECKING:
+    from collector.night import Outcome
+
+
+def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,
+                 day: dt.date, tz: dt.tzinfo) -> None:
+    """Write one Page's night: audience, posts and engagement, insights, and its state."""
+    target = outcome.target
+    with transaction(engine) as session:
+        page = session.get(Page, target.page_id)
+        if page is None:  # removed from the store while the run was going: nothing to attach
+            return
+        if outcome.node is not None:
+            save_page_node(session, page, outcome.node)
+            save_page_snapshot(session, page.id, day, now, audience_counts(outcome.node), run_id)
+        if outcome.posts:
+            rows = [post_row(p) for p in outcome.posts]
+            ids = save_posts(session, page.id, rows, now)
+            save_post_snapshots(session, [
+                {"post_id": ids[str(p["id"])], "day": day, "collected_at": now,
+                 "run_id": run_id, **engagement_row(p)} for p in outcome.posts])
+            save_post_insights(session, [
+                {"post_id": ids[str(p["id"])], "metric": metric, "period": period,
+                 "day": day, "collected_at": now, **value_columns(v)}
+                for p in outcome.posts for metric, period, v in post_insight_values(p)])
+        if outcome.posts_complete and outcome.posts_since is not None:
+            mark_posts_deleted(session, page.id, {str(p["id"]) for p in outcome.posts},
+                               outcome.posts_since, now, now)
+        if outcome.insights:
+            save_page_insights(session, [
+                {"page_id": page.id, "collected_at": now, **row} for row in outcome.insights])
+            save_follower_history(session, page.id, [
+                (row["end_time"].astimezone(tz).date(), row["end_time"], int(row["value"]))
+                for row in outcome.insights
+                if row["metric"] == "page_follows" and row["period"] == "day"
+                and row["value"] is not None], run_id)
+        values = _state(outcome, now)
+        if values:
+            session.execute(update(Page).where(Page.id == page.id).values(**values))
+
+
+def _state(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
+    """The Page's incremental state and access after this night (``pages`` columns)."""
+    values: dict[str, Any] = {}
+    if outcome.insights_checked:
+        values["insights_state"] = outcome.insights_state
+        values["insights_checked_at"] = now
+        values["has_insights"] = outcome.insights_state == "available"
+    if outcome.insights_until is not None:
+        values["insights_until"] = outcome.insights_until
+    if outcome.posts_checked:
+        values["posts_readable"] = outcome.posts_readable
+        values["posts_checked_at"] = now
+    if outcome.account is not None:
+        values["tasks"] = ",".join(outcome.account.tasks) or None
+    elif outcome.node is not None:
+        values["tasks"] = None
+    if outcome.access is not None:
+        values["access"] = outcome.access.level
+        values["access_reason"] = outcome.access.reason
+        values["access_action"] = outcome.access.action
+        values["access_checked_at"] = now
+    if not outcome.failed and outcome.node is not None:
+        values["last_success_at"] = now
+    return values
