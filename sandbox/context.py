@@ -1,4 +1,4 @@
-"""Per-call context shared by the handlers, plus cursor paging helpers (graph-api.md §5)."""
+"""Per-call context shared by the handlers, plus cursor paging helpers (docs/graph-api.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Graph API errors as the sandbox returns them (graph-api.md §8).
+"""Graph API errors as the sandbox returns them (docs/graph-api.md §8).
 
 Every failure is a ``GraphError`` carrying the HTTP status and the JSON body fields; handlers
 raise it and the dispatcher renders ``{"error": {...}}``. The messages are the ones recorded
@@ -149,7 +149,7 @@ def no_metric() -> GraphError:
 
 
 def range_too_long(days: int = 90) -> GraphError:
-    # Recorded elsewhere as code 1 with 93 days; graph-api.md §4 says 90 (docs/sandbox.md).
+    # Recorded elsewhere as code 1 with 93 days; docs/graph-api.md §4 says 90 (docs/sandbox.md).
     return GraphError(
         400,
         f"There cannot be more than {days} days ({days * 86400} s) between since and until",

@@ -1,4 +1,4 @@
-"""Parser for the Graph API ``fields=`` field-expansion syntax (graph-api.md §3).
+"""Parser for the Graph API ``fields=`` field-expansion syntax (docs/graph-api.md §3).
 
     fields    := field ("," field)*
     field     := name modifier* ("{" fields "}")? modifier*

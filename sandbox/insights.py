@@ -1,4 +1,4 @@
-"""``/{page}/insights`` and ``/{post}/insights`` (graph-api.md §4).
+"""``/{page}/insights`` and ``/{post}/insights`` (docs/graph-api.md §4).
 
 * One unknown or retired metric fails the whole request with the recorded #100 error.
 * Days are US/Pacific; a day's value carries the ``end_time`` of the midnight that ends it; the

@@ -1,4 +1,4 @@
-"""Rate-limit accounting (graph-api.md §9) on the simulated clock.
+"""Rate-limit accounting (docs/graph-api.md §9) on the simulated clock.
 
 Each Page has a Business Use Case budget of calls per rolling 24 simulated hours; the app has
 one per rolling simulated hour. Usage is reported as percentages (``call_count``,

@@ -1,7 +1,8 @@
 """Time helpers shared by the sandbox.
 
 Facebook reports Page Insights per US/Pacific day: a day's value carries the ``end_time`` of
-the Pacific midnight that closes it (07:00 UTC in summer, 08:00 UTC in winter; graph-api.md §4).
+the Pacific midnight that closes it (07:00 UTC in summer, 08:00 UTC in winter;
+docs/graph-api.md §4).
 Everything else in the Graph API is UTC with the ``+0000`` suffix.
 """
 

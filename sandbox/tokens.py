@@ -1,4 +1,4 @@
-"""Access tokens the sandbox accepts (graph-api.md §10).
+"""Access tokens the sandbox accepts (docs/graph-api.md §10).
 
 The default token ``sandbox-token`` behaves like a Business Manager system-user token: every
 page scope, every Page, no expiry. Tests add USER/PAGE/SYSTEM_USER tokens with fewer scopes,
@@ -157,5 +157,5 @@ class TokenStore:
 
 
 def appsecret_proof(app_secret: str, token: str) -> str:
-    """HMAC-SHA256 of the token keyed by the app secret, lowercase hex (graph-api.md §10)."""
+    """HMAC-SHA256 of the token keyed by the app secret, lowercase hex (docs/graph-api.md §10)."""
     return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()

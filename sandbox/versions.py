@@ -1,4 +1,4 @@
-"""Graph API versions and which one serves a call (graph-api.md §1).
+"""Graph API versions and which one serves a call (docs/graph-api.md §1).
 
 A version is usable from its release until its expiry, judged on the simulated clock. A call to
 an expired version is served, without error, by the oldest usable one; a call without a version

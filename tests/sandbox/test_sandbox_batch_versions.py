@@ -1,4 +1,4 @@
-"""Batch requests (graph-api.md §7) and version handling (§1)."""
+"""Batch requests (docs/graph-api.md §7) and version handling (§1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Contract tests: the sandbox answers with the shapes recorded from the real Graph API.
 
-Each case loads a recorded response from ``recorded/`` (graph-api.md §2-§10, tokens scrubbed)
+Each case loads a recorded response from ``recorded/`` (docs/graph-api.md §2-§10, tokens scrubbed)
 and asks the sandbox the same question; keys, key order, JSON types and string kinds must match.
 Values differ, of course. Posts and insights are asked with the Page's own token (§0); the
 multi-ID recordings predate 4 Nov 2026 and are replayed by a legacy app on v25.0.

@@ -1,4 +1,4 @@
-"""facebook-sdk 3.1.0, a client we did not write, works against the sandbox (graph-api.md §11).
+"""facebook-sdk 3.1.0, a client we did not write, works against the sandbox (docs/graph-api.md §11).
 
 Posts and insights are read with the Page's own token, as NPE Pages demand (§0); the system-user
 token reads the public Page fields. ``get_objects`` sends ``?ids=``, which a new app may no longer
