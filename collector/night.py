@@ -562,6 +562,6 @@ class Night:
 
 
 def access_summary(levels: dict[str, int]) -> str:
-    words = {"full": "full", "partial": "audience and posts only",
+    words = {"full": "full", "partial": "no insights",
              "audience": "audience only", "unreachable": "unreachable"}
     return ", ".join(f"{levels[k]} {words[k]}" for k in LEVELS if levels.get(k))

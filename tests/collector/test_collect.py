@@ -608,3 +608,65 @@ def test_the_token_never_reaches_the_store_or_the_logs(
     database = Path(str(lite.engine.url.database))
     for path in [database, *database.parent.glob(database.name + "-wal")]:
         assert secret.encode() not in path.read_bytes()
+
+
+def test_no_token_reaches_logs_store_reports_or_messages_after_a_bad_night(
+        lite: Harness, caplog: pytest.LogCaptureFixture, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The configured token and every Page token handed out by /me/accounts stay in memory:
+    after a night of faults, a refused Page token, a quota and an expiry, none is in a log
+    line, the store, a report file, an error message or a run's note."""
+    import logging
+
+    from collector import night as night_module
+    from collector.access import list_accounts
+    from fanpulse.logs import setup_logging
+    from reports.build import build_reports
+
+    world = lite.world
+    secret = "EAAGmainSYSTEMtoken456"
+    world.tokens.add(secret)
+    dead = "EAAGdeadPAGEtoken789"
+
+    def accounts(client: Any, info: Any) -> Any:
+        found = list_accounts(client, info)
+        found[world.pages[2]].token = dead  # one Page's token stops working
+        client.add_secret(dead)
+        return found
+
+    monkeypatch.setattr(night_module, "list_accounts", accounts)
+    world.faults.transient_5xx_rate = 0.2
+    world.faults.set_throttle(80001, 0.1)
+    setup_logging("DEBUG", [secret])
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    results = []
+    try:
+        with caplog.at_level("DEBUG"):
+            results.append(lite.collect(access_token=secret, max_retries=1,
+                                        since=(world.now - dt.timedelta(days=10)).date()))
+            world.advance(days=1)
+            world.faults.token_expires_at = world.now - dt.timedelta(hours=1)
+            results.append(lite.collect(access_token=secret))
+    finally:
+        setup_logging("WARNING")
+    page_tokens = [t.value for t in world.tokens.values() if t.type == "PAGE"]
+    assert len(page_tokens) >= 20
+    secrets = [secret, dead, *page_tokens]
+    texts = [r.getMessage() for r in caplog.records]
+    texts += [repr(r) for r in results] + [why for r in results for _ref, why in r.failures]
+    with transaction(lite.engine) as s:
+        texts += [e.message for e in s.scalars(select(PageError))]
+        texts += [r.message or "" for r in s.scalars(select(CollectionRun))]
+    assert any("refused" in t for t in texts)
+    # Requests that carried a Page token were logged (by urllib3), redacted.
+    assert any("access_token=REDACTED" in t and "published_posts" in t for t in texts)
+    for text_ in texts:
+        assert not any(token in text_ for token in secrets), text_
+    summary = build_reports(lite.engine, tmp_path / "reports")
+    files = [p for p in summary.index_path.parent.rglob("*") if p.is_file()]
+    lite.engine.dispose()
+    database = Path(str(lite.engine.url.database))
+    files += [database, *database.parent.glob(database.name + "-wal")]
+    for path in files:
+        data = path.read_bytes()
+        assert not any(token.encode() in data for token in secrets), path
