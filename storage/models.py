@@ -230,6 +230,23 @@ class PostInsight(Base):
     collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class InsightsBacklog(Base):
+    """A Page insights window that failed: asked again on later nights until it succeeds or
+    falls outside the two years Facebook keeps, so no failure leaves a permanent gap."""
+
+    __tablename__ = "insights_backlog"
+    __table_args__ = (UniqueConstraint("page_id", "since", "until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    since: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date] = mapped_column(Date)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_tried_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class CollectionRun(Base):
     """One run of the collector: what it did and how it ended."""
 
