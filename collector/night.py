@@ -186,6 +186,7 @@ class Night:
         self._started = time.monotonic()
         self.failures: list[tuple[str, str]] = []
         self.levels: dict[str, int] = dict.fromkeys(LEVELS, 0)
+        self.escaped = 0  # values with characters no database stores, kept escaped
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -218,8 +219,7 @@ class Night:
             with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
                 jobs = [(o, plans[o.target.page_id], answers) for o in outcomes]
                 for outcome in pool.map(lambda job: self._finish_page(*job), jobs):
-                    save_outcome(self.engine, outcome, self.run_id, self.now, self.day,
-                                 self.settings.tz)
+                    self._save(outcome)
                     for problem in outcome.problems:
                         record_page_error(self.engine, self.run_id, outcome.target.page_id,
                                           problem.kind, problem.message, self.now,
@@ -235,6 +235,20 @@ class Night:
                         pages_ok += 1
             self.heartbeat()
         return self._finish(len(targets), pages_ok, pages_failed)
+
+    def _save(self, outcome: Outcome) -> None:
+        """One Page's transaction. Whatever Facebook sent, a Page that cannot be saved fails
+        alone, with its reason; the others are saved (the transaction rolled back whole)."""
+        try:
+            escaped = save_outcome(self.engine, outcome, self.run_id, self.now, self.day,
+                                   self.settings.tz)
+        except Exception as exc:  # a database refusal must not cost the other Pages
+            log.exception("Page %s could not be saved", outcome.target.ref)
+            text = self.client.redact(" ".join(str(exc).split())[:300])
+            outcome.problems.append(Problem(
+                "save", f"could not be saved ({type(exc).__name__}): {text}"))
+            return
+        self.escaped += escaped or 0
 
     def _outcome(self, target: Target) -> Outcome:
         """A Page's starting point: its audience and Page token from /me/accounts, if listed."""
@@ -547,6 +561,9 @@ class Night:
         if self.stop_reason is not None:
             notes.append(f"stopped calling Graph: {self.stop_reason.message}")
         notes.extend(self.notes)
+        if self.escaped:
+            notes.append(f"{self.escaped} value(s) from Facebook held characters a database "
+                         "cannot store (NUL, lone surrogates); they were kept escaped")
         if any(self.levels.values()):
             notes.append("access: " + access_summary(self.levels))
         text = "; ".join(notes) or None

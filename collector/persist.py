@@ -34,13 +34,14 @@ if TYPE_CHECKING:
 
 
 def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,
-                 day: dt.date, tz: dt.tzinfo) -> None:
-    """Write one Page's night: audience, posts and engagement, insights, and its state."""
+                 day: dt.date, tz: dt.tzinfo) -> int:
+    """Write one Page's night: audience, posts and engagement, insights, and its state.
+    Returns how many values had to be escaped to be stored."""
     target = outcome.target
     with transaction(engine) as session:
         page = session.get(Page, target.page_id)
         if page is None:  # removed from the store while the run was going: nothing to attach
-            return
+            return 0
         if outcome.node is not None:
             save_page_node(session, page, outcome.node)
             save_page_snapshot(session, page.id, day, now, audience_counts(outcome.node), run_id)
@@ -68,6 +69,7 @@ def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime
         values = _state(outcome, now)
         if values:
             session.execute(update(Page).where(Page.id == page.id).values(**values))
+    return 0
 
 
 def _state(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
