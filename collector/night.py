@@ -61,6 +61,8 @@ PAGES_PER_SLICE = 200
 PAGE_USAGE_STOP = 95.0  # % of a Page's budget (usage headers) at which we leave it for later
 APP_USAGE_SLOW = 90.0  # % of the app's budget at which we pause between batches
 FAILED, GAP = "failed", "gap"
+# Told after each slice of Pages: (Pages done, Pages in all, Graph calls so far).
+Progress = Callable[[int, int, int], None]
 
 
 @dataclass
@@ -153,6 +155,7 @@ class RunResult:
     failures: list[tuple[str, str]]  # (page ref, reason)
     access: dict[str, int] = field(default_factory=dict)  # level -> Pages
     token: TokenInfo | None = None
+    stopped: bool = False  # the calls stopped early (token refused, app throttled)
 
     @property
     def calls_per_page(self) -> float:
@@ -164,14 +167,14 @@ class Night:
 
     def __init__(self, settings: Settings, engine: Engine, client: GraphClient, run_id: int,
                  now: dt.datetime, day: dt.date, since: dt.date | None,
-                 heartbeat: Callable[[], None] = lambda: None) -> None:
+                 progress: Progress | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.client = client
         self.run_id = run_id
         self.now = now
         self.day = day
-        self.heartbeat = heartbeat
+        self.progress = progress
         self.plan = NightPlan(now=now, day=day, tz=settings.tz,
                               lookback_days=settings.lookback_days,
                               recheck=dt.timedelta(days=settings.insights_recheck_days),
@@ -233,7 +236,9 @@ class Night:
                                              for p in outcome.problems if p.severity == FAILED)
                     else:
                         pages_ok += 1
-            self.heartbeat()
+            if self.progress is not None:
+                self.progress(pages_ok + pages_failed, len(targets),
+                              self.client.calls - self._calls_at_start)
         return self._finish(len(targets), pages_ok, pages_failed)
 
     def _save(self, outcome: Outcome) -> None:
@@ -575,7 +580,8 @@ class Night:
                    api_version=self.client.served_version, message=text)
         return RunResult(self.run_id, status, total, ok, failed, calls,
                          self.client.served_version, text, self.failures,
-                         {k: v for k, v in self.levels.items() if v}, self.info)
+                         {k: v for k, v in self.levels.items() if v}, self.info,
+                         self.stop_reason is not None or (failed == total and total > 0))
 
 
 def access_summary(levels: dict[str, int]) -> str:

@@ -25,23 +25,24 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from collector.graph import GraphClient
-from collector.night import Night, RunResult, Target
+from collector.night import Night, Progress, RunResult, Target
 from collector.plan import PageState
 from config.settings import Settings
 from storage.db import transaction
 from storage.models import Page, Unit
 from storage.runs import (
-    acquire_lock,
+    Heartbeat,
     close_abandoned_runs,
     finish_run,
-    refresh_lock,
     release_lock,
     start_run,
+    take_lock,
 )
 
 Clock = Callable[[], dt.datetime]
 
-__all__ = ["RunResult", "Target", "collect_once", "load_targets", "make_client"]
+__all__ = ["NothingToCollect", "RunResult", "Target", "collect_once", "load_targets",
+           "make_client"]
 
 
 def make_client(settings: Settings) -> GraphClient:
@@ -65,30 +66,49 @@ def load_targets(engine: Engine) -> list[Target]:
             insights_checked_at=p.insights_checked_at), p.graph_id) for p, code in rows]
 
 
+class NothingToCollect(ValueError):
+    """No active Page in the store: the run would succeed while collecting nothing."""
+
+
 def collect_once(settings: Settings, engine: Engine, client: GraphClient | None = None, *,
                  clock: Clock | None = None, since: dt.date | None = None,
-                 trigger: str = "manual") -> RunResult:
-    """Collect every active Page once. Refuses (LockBusy) while another collection runs."""
+                 trigger: str = "manual", progress: Progress | None = None) -> RunResult:
+    """Collect every active Page once. Refuses (LockBusy) while another collection runs,
+    (NothingToCollect) when no Page is active, (ValueError) a backfill date in the future."""
     if not settings.access_token:
         raise ValueError("no access token: set FANPULSE_ACCESS_TOKEN (see README)")
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
+    today = clock().astimezone(settings.tz).date()
+    if since is not None and since > today:
+        raise ValueError(f"--since {since:%d/%m/%Y} is in the future (today is "
+                         f"{today:%d/%m/%Y}); give the first day to backfill from")
+    targets = load_targets(engine)
+    if not targets:
+        raise NothingToCollect(
+            "no active Page to collect: import a units file whose units name their Pages "
+            "(fanpulse units import FILE; `fanpulse units list` shows what is there)")
     client = client or make_client(settings)
-    owner = acquire_lock(engine)
+    owner, takeover = take_lock(engine)
     try:
         now = clock()
         close_abandoned_runs(engine, now)
         day = now.astimezone(settings.tz).date()
         run_id = start_run(engine, now, trigger, day)
-        night = Night(settings, engine, client, run_id, now, day, since,
-                      heartbeat=lambda: refresh_lock(engine, owner))
+        night = Night(settings, engine, client, run_id, now, day, since, progress=progress)
+        if takeover:
+            night.notes.append(takeover)
         try:
-            return night.run(load_targets(engine))
+            with Heartbeat(engine, owner, run_id):
+                return night.run(load_targets(engine))
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.
-            finish_run(engine, run_id, clock(), status="failed", pages_total=0, pages_ok=0,
-                       pages_failed=0, graph_calls=client.calls,
-                       api_version=client.served_version,
-                       message=client.redact(f"stopped by {type(exc).__name__}: {exc}"))
+            stopped = isinstance(exc, KeyboardInterrupt)
+            message = ("stopped by the operator (Ctrl-C); the next run completes the work"
+                       if stopped else client.redact(f"stopped by {type(exc).__name__}: {exc}"))
+            finish_run(engine, run_id, clock(), status="interrupted" if stopped else "failed",
+                       pages_total=len(targets), pages_ok=0, pages_failed=0,
+                       graph_calls=client.calls, api_version=client.served_version,
+                       message=message)
             raise
     finally:
         release_lock(engine, owner)

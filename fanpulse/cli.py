@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -278,6 +279,22 @@ def print_run(result: RunResult) -> None:
         click.echo(f"  ... and {len(by_reason) - 30} more reasons (fanpulse status)")
 
 
+def terminal_progress() -> Callable[[int, int, int], None] | None:
+    """Pages done, calls and ETA on one refreshed line when stderr is a terminal; nothing in
+    cron (the summary line says it all)."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int, calls: int) -> None:
+        elapsed = time.monotonic() - started
+        eta = f", about {elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
+        click.echo(f"\r  {done} of {total} Pages, {calls} Graph calls, {elapsed:.0f} s{eta}   ",
+                   err=True, nl=done >= total)
+
+    return show
+
+
 def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:
     settings = app.settings
     engine = app.engine()
@@ -285,7 +302,8 @@ def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunR
         count, summary = import_units_file(engine, settings.units_file)
         log.info("units file %s re-imported: %s", settings.units_file, summary)
     try:
-        return collect_once(settings, engine, since=since, trigger=trigger)
+        return collect_once(settings, engine, since=since, trigger=trigger,
+                            progress=terminal_progress() if trigger == "manual" else None)
     except LockBusy as exc:
         raise CollectRefused(str(exc)) from None
     except ValueError as exc:
@@ -305,12 +323,19 @@ def collect_command(app: AppContext, since: dt.date | None) -> None:
     """Collect every active Page once (what the nightly job runs).
 
     Exit code 0 when every Page or some Pages were collected (problems are listed and kept
-    for `fanpulse status`), 1 when the run failed as a whole or another run is in progress.
+    for `fanpulse status`); 1 when the run failed as a whole, stopped early (the token was
+    refused, the app throttled), found no active Page, or another run is in progress; 130
+    when stopped with Ctrl-C.
     """
     setup_logging(app.settings.log_level, [app.settings.access_token, app.settings.app_secret])
-    result = run_collection(app, since, "manual")
+    try:
+        result = run_collection(app, since, "manual")
+    except KeyboardInterrupt:
+        click.echo("\nStopped by the operator (Ctrl-C). What was collected is saved; the next "
+                   "`fanpulse collect` completes the work.", err=True)
+        sys.exit(130)
     print_run(result)
-    if result.status == "failed":
+    if result.status == "failed" or result.stopped:
         sys.exit(1)
 
 
@@ -333,6 +358,12 @@ def status_command(app: AppContext, runs: int) -> None:
                    f"{run.pages_ok:>6} {run.pages_failed:>7} {run.graph_calls:>7}  "
                    f"{run.api_version or '-'}")
     last = recent[0]
+    if last.status == "running":
+        beat = last.heartbeat_at or last.started_at
+        age = int((dt.datetime.now(dt.UTC) - beat).total_seconds())
+        click.echo(f"\nRun {last.id} is running on {last.host or '?'} (pid {last.pid}); last "
+                   f"heartbeat {age} s ago" + (" - more than 3 minutes: the next collection "
+                                              "takes it over" if age > 180 else "") + ".")
     if last.message:
         click.echo(f"\nRun {last.id}: {last.message}")
     found = run_failures(engine, last.id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import delete, desc, select, update
@@ -15,7 +17,13 @@ from storage.db import transaction
 from storage.models import CollectionRun, Lock, Page, PageError, Unit
 
 COLLECT_LOCK = "collect"
-LOCK_TTL = dt.timedelta(minutes=10)
+# The holder renews its lock every HEARTBEAT from a timer thread (not from progress, which a
+# slow slice of Pages can hold up); a lock not renewed for LOCK_TTL belongs to a process that
+# is gone or hung, and is taken over.
+HEARTBEAT = dt.timedelta(seconds=30)
+LOCK_TTL = dt.timedelta(minutes=3)
+
+log = logging.getLogger(__name__)
 
 
 class LockBusy(RuntimeError):
@@ -26,29 +34,67 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def acquire_lock(engine: Engine, name: str = COLLECT_LOCK, ttl: dt.timedelta = LOCK_TTL) -> str:
-    """Take the named lock or raise :class:`LockBusy`. An expired lock (its holder was killed
-    and stopped refreshing it) is taken over. Returns the owner id."""
+def holder_is_dead(owner: str) -> bool:
+    """True when ``owner`` ("host:pid") is a process of this machine that no longer runs."""
+    host, _, pid_text = owner.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's process: only its heartbeat can tell
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
+
+
+def take_lock(engine: Engine, name: str = COLLECT_LOCK,
+              ttl: dt.timedelta = LOCK_TTL) -> tuple[str, str | None]:
+    """Take the named lock or raise :class:`LockBusy`. A lock whose holder is dead (same
+    host, no such process) or whose heartbeat is older than ``ttl`` is taken over at once.
+    Returns (owner id, a sentence about the takeover or None)."""
     owner = owner_id()
     now = dt.datetime.now(dt.UTC)
     try:
         with transaction(engine) as session:
             session.add(Lock(name=name, owner=owner, acquired_at=now, expires_at=now + ttl))
-        return owner
+        return owner, None
     except IntegrityError:
         pass
     with transaction(engine) as session:
-        taken = session.execute(
-            update(Lock).where(Lock.name == name, Lock.expires_at < now)
-            .values(owner=owner, acquired_at=now, expires_at=now + ttl)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return owner
         holder = session.get(Lock, name)
-    since = holder.acquired_at.strftime("%d/%m/%Y %H:%M UTC") if holder else "?"
-    who = holder.owner if holder else "?"
-    raise LockBusy(f"another collection is running ({who}, since {since}); "
-                   "try again when it has finished")
+        if holder is None:  # released in between: try again from the start
+            return take_lock(engine, name, ttl)
+        # Read before the UPDATE: the ORM refreshes ``holder`` with the new values.
+        previous, acquired, expires = holder.owner, holder.acquired_at, holder.expires_at
+        stale = expires < now
+        dead = holder_is_dead(previous)
+        since = acquired.strftime("%d/%m/%Y %H:%M UTC")
+        if stale or dead:
+            taken = session.execute(
+                update(Lock).where(Lock.name == name, Lock.owner == previous,
+                                   Lock.acquired_at == acquired)
+                .values(owner=owner, acquired_at=now, expires_at=now + ttl)
+                .execution_options(synchronize_session=False))
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                why = ("is no longer running" if dead else
+                       f"stopped renewing its lock at {expires - ttl:%H:%M UTC}")
+                note = (f"took over the lock of the collection started {since} by "
+                        f"{previous}, which {why}")
+                log.warning(note)
+                return owner, note
+        beat = now - (expires - ttl)
+    raise LockBusy(f"another collection is running ({previous}, since {since}, last "
+                   f"heartbeat {max(0, int(beat.total_seconds()))} s ago); try again when it "
+                   "has finished")
+
+
+def acquire_lock(engine: Engine, name: str = COLLECT_LOCK, ttl: dt.timedelta = LOCK_TTL) -> str:
+    """Take the named lock (see :func:`take_lock`); returns the owner id."""
+    return take_lock(engine, name, ttl)[0]
 
 
 def refresh_lock(engine: Engine, owner: str, name: str = COLLECT_LOCK,
@@ -64,8 +110,43 @@ def release_lock(engine: Engine, owner: str, name: str = COLLECT_LOCK) -> None:
         session.execute(delete(Lock).where(Lock.name == name, Lock.owner == owner))
 
 
+class Heartbeat:
+    """Renews the lock and the run's ``heartbeat_at`` every ``every`` from a timer thread, so
+    a live run keeps its lock however slow its work, and a dead one loses it within the TTL."""
+
+    def __init__(self, engine: Engine, owner: str, run_id: int,
+                 every: dt.timedelta = HEARTBEAT) -> None:
+        self.engine, self.owner, self.run_id = engine, owner, run_id
+        self.every = every.total_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fanpulse-heartbeat",
+                                        daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def beat(self) -> None:
+        refresh_lock(self.engine, self.owner)
+        with transaction(self.engine) as session:
+            session.execute(update(CollectionRun).where(CollectionRun.id == self.run_id)
+                            .values(heartbeat_at=dt.datetime.now(dt.UTC)))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except Exception:  # a busy store now and then must not kill the heartbeat
+                log.warning("could not renew the collection lock", exc_info=True)
+
+
 def close_abandoned_runs(engine: Engine, now: dt.datetime) -> int:
-    """Runs still 'running' while we hold the lock were killed: say so."""
+    """Runs still 'running' while we hold the lock were killed: say so. (A live run holds
+    the lock, renewed by its heartbeat, so the caller could not hold it.)"""
     with transaction(engine) as session:
         result = session.execute(
             update(CollectionRun).where(CollectionRun.status == "running")
