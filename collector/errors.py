@@ -6,14 +6,16 @@ Exception tree (catch the parent you care about)::
     ├── TransportError              no usable HTTP answer: connection refused/reset, timeout,
     │                               a body that is not JSON
     ├── GraphAPIError               Graph answered with an error body ({"error": {...}})
-    │   ├── TransientError          codes 1, 2, is_transient, HTTP 5xx: try again later
+    │   ├── TransientError          codes 1 (with HTTP 5xx or is_transient), 2, 341, 368,
+    │   │                           is_transient, HTTP 5xx: try again later
     │   ├── ThrottledError          4, 17, 32, 613, 80000-80008: Meta asks us to slow down
     │   ├── TokenError              190, 102: the token is expired, invalid or revoked
     │   ├── PermissionDenied        3, 10, 200-299: the token lacks a permission or task
     │   │   └── PageTokenRequired   190/2069032: this call needs the Page's own token; the
     │   │                           token itself is fine (docs/graph-api.md §0)
     │   ├── NotFound                100/33, 803: the Page or post does not exist (any more)
-    │   └── InvalidRequest          other 100s: a bad field, metric or parameter
+    │   └── InvalidRequest          other 100s, code 1 with HTTP 4xx: a bad field, metric,
+    │       │                       parameter or window; never retried
     │       └── NoInsights          2874008: Meta keeps no insights for this (small) Page
     └── PaginationLoop              paging.next pointed back at a page already read
 
@@ -210,6 +212,10 @@ def error_class(code: int | None, subcode: int | None, http_status: int | None,
         return PageTokenRequired
     if code in TOKEN_CODES:
         return TokenError
+    if code == 1 and not is_transient and (http_status is None or http_status < 500):
+        # Code 1 with HTTP 400 and no is_transient is a refusal (e.g. "There cannot be more
+        # than 90 days between since and until"): asking again gets the same answer.
+        return InvalidRequest
     if is_transient or code in TRANSIENT_CODES:
         return TransientError
     if code == 803 or (code == 100 and subcode == 33):

@@ -138,6 +138,8 @@ class GraphClient:
         self.served_version: str | None = None
         self._calls = 0
         self._calls_lock = threading.Lock()
+        self.retry_budget: int | None = None  # retries left for the run (None: unbounded)
+        self._budget_told = False
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -251,6 +253,21 @@ class GraphClient:
         wait += self.rng.uniform(0, wait)  # jitter: workers must not retry in lockstep
         return min(wait, self.max_wait)
 
+    def _spend_retry(self) -> bool:
+        """Take one retry from the run's budget (None: unbounded). A bad night of transient
+        errors must end, with its failures recorded, rather than retry for hours."""
+        with self._calls_lock:
+            if self.retry_budget is None:
+                return True
+            if self.retry_budget <= 0:
+                if not self._budget_told:
+                    log.warning("this run's retry budget is spent: failures are recorded "
+                                "without retrying; the next run asks again")
+                    self._budget_told = True
+                return False
+            self.retry_budget -= 1
+            return True
+
     def _retrying(self, what: str, attempt_once: Callable[[], Any]) -> Any:
         attempt = 0
         while True:
@@ -258,7 +275,7 @@ class GraphClient:
                 return attempt_once()
             except GraphError as exc:
                 wait = self.backoff(exc, attempt)
-                if wait is None:
+                if wait is None or not self._spend_retry():
                     raise
                 attempt += 1
                 log.warning("%s failed: %s; retry %d/%d in %.1f s", self.redact(what),

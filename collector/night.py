@@ -45,6 +45,7 @@ from collector.errors import (
     PermissionDenied,
     ThrottledError,
     TokenError,
+    TransientError,
 )
 from collector.graph import BatchItem, GraphClient
 from collector.insights import insight_values, insights_params
@@ -60,6 +61,7 @@ BATCH_SIZE = 50
 PAGES_PER_SLICE = 200
 PAGE_USAGE_STOP = 95.0  # % of a Page's budget (usage headers) at which we leave it for later
 APP_USAGE_SLOW = 90.0  # % of the app's budget at which we pause between batches
+RETRY_BUDGET = 100  # retries per run, plus one per Page
 FAILED, GAP = "failed", "gap"
 # Told after each slice of Pages: (Pages done, Pages in all, Graph calls so far).
 Progress = Callable[[int, int, int], None]
@@ -126,6 +128,9 @@ class Outcome:
     insights_until: dt.date | None = None
     insights_checked: bool = False
     insights_state: str | None = None
+    windows_ok: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+    windows_failed: list[tuple[dt.date, dt.date, str]] = field(default_factory=list)
+    latest_until: dt.date | None = None  # the nightly window: covered by insights_until
     access: Access | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -208,6 +213,8 @@ class Night:
             log.error(message)
             return self._finish(len(targets), 0, len(targets), message=message)
         self.plan.read_insights = self.info.read_insights
+        # One retry budget for the run: a bad night ends with its failures recorded.
+        self.client.retry_budget = RETRY_BUDGET + len(targets)
         self.notes.extend(self.info.warnings)
         pages_ok = pages_failed = 0
         probed = False
@@ -448,9 +455,14 @@ class Night:
 
     def _finish_page(self, outcome: Outcome, plan: list[tuple[str, BatchItem]],
                      answers: dict[int, Any]) -> Outcome:
-        for kind, item in plan:
+        outcome.latest_until = max((dt.date.fromisoformat(i.params["until"])
+                                    for k, i in plan if k == INSIGHTS), default=None)
+        for index, (kind, item) in enumerate(plan):
             if self.stop_reason is not None and id(item) not in answers:
                 outcome.problems.append(self.stop_reason)
+                for later_kind, later in plan[index:]:
+                    if later_kind == INSIGHTS:
+                        self._window_failed(outcome, later, "not sent: the run stopped early")
                 break
             answer = self._retry_single(item, answers.get(id(item)))
             if kind == NODE:
@@ -521,6 +533,35 @@ class Night:
         if deferred is not None:
             raise deferred
 
+    def _window_failed(self, outcome: Outcome, item: BatchItem, why: str) -> None:
+        """Remember a failed window (storage/backlog), unless it is the nightly one, which
+        the next night asks for anyway (insights_until moves only on success)."""
+        since = dt.date.fromisoformat(item.params["since"])
+        until = dt.date.fromisoformat(item.params["until"])
+        if outcome.latest_until is None or until < outcome.latest_until:
+            outcome.windows_failed.append((since, until, self.client.redact(why)[:500]))
+
+    def _insights_in_parts(self, item: BatchItem, depth: int) -> Any:
+        """The window of ``item`` asked in two halves (and halves of those, three levels at
+        most); the answers joined as one, or the first error."""
+        since = dt.date.fromisoformat(item.params["since"])
+        until = dt.date.fromisoformat(item.params["until"])
+        if depth >= 3 or (until - since).days < 2:
+            return TransientError("Facebook asked for less data even for a short window",
+                                  code=1)
+        middle = since + (until - since) // 2
+        data: list[Any] = []
+        for start, stop in ((since, middle), (middle, until)):
+            part = BatchItem(item.path, {**item.params, "since": start.isoformat(),
+                                         "until": stop.isoformat()}, item.page_id, item.token)
+            answer = self._get(part)
+            if isinstance(answer, TransientError) and answer.code == 1:
+                answer = self._insights_in_parts(part, depth + 1)
+            if isinstance(answer, GraphError):
+                return answer
+            data.extend(answer.get("data", []) if isinstance(answer, dict) else [])
+        return {"data": data}
+
     def _insights_refused(self, outcome: Outcome, exc: GraphAPIError) -> None:
         outcome.insights_checked = True
         if outcome.insights_state == "refused":
@@ -538,11 +579,17 @@ class Night:
         if isinstance(answer, PermissionDenied):
             self._insights_refused(outcome, answer)
             return
+        if isinstance(answer, TransientError) and answer.code == 1:
+            # "Please reduce the amount of data": ask for the window in halves.
+            answer = self._insights_in_parts(item, depth=0)
         if isinstance(answer, GraphError):
             self._note_error(outcome, answer, item)
+            self._window_failed(outcome, item, answer.reason())
             return
         outcome.insights.extend(insight_values(answer))
-        outcome.insights_until = dt.date.fromisoformat(item.params["until"])
+        until = dt.date.fromisoformat(item.params["until"])
+        outcome.windows_ok.append((dt.date.fromisoformat(item.params["since"]), until))
+        outcome.insights_until = max(until, outcome.insights_until or until)
         outcome.insights_checked = True
         # Meta answered with nothing for a Page that never had insights: it has none (a small
         # Page); asked again after insights_recheck_days, never inferred from its likes. An

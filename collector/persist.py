@@ -14,8 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from collector.audience import audience_counts
-from collector.insights import value_columns
+from collector.insights import MAX_HISTORY_DAYS, value_columns
 from collector.posts import engagement_row, post_insight_values, post_row
+from storage.backlog import update_backlog
 from storage.db import transaction
 from storage.models import Page
 from storage.save import (
@@ -66,6 +67,9 @@ def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime
                 for row in outcome.insights
                 if row["metric"] == "page_follows" and row["period"] == "day"
                 and row["value"] is not None], run_id)
+        if outcome.windows_ok or outcome.windows_failed:
+            update_backlog(session, page.id, outcome.windows_ok, outcome.windows_failed, now,
+                           oldest=day - dt.timedelta(days=MAX_HISTORY_DAYS))
         values = _state(outcome, now)
         if values:
             session.execute(update(Page).where(Page.id == page.id).values(**values))
@@ -80,7 +84,7 @@ def _state(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
         values["insights_checked_at"] = now
         values["has_insights"] = outcome.insights_state == "available"
     if outcome.insights_until is not None:
-        values["insights_until"] = outcome.insights_until
+        values["insights_until"] = outcome.insights_until  # moves only on success
     if outcome.posts_checked:
         values["posts_readable"] = outcome.posts_readable
         values["posts_checked_at"] = now

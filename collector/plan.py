@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from collector.audience import node_item
 from collector.graph import BatchItem
@@ -21,6 +21,7 @@ from collector.posts import POSTS_EDGE, listing_params, post_fields
 from collector.timeutil import day_windows
 
 NODE, POSTS, INSIGHTS = "node", "posts", "insights"
+BACKLOG_PER_NIGHT = 3  # failed insights windows asked again per Page per night
 
 
 @dataclass
@@ -34,6 +35,7 @@ class PageState:
     posts_checked_at: dt.datetime | None = None
     insights_state: str | None = None  # available, none, refused
     insights_checked_at: dt.datetime | None = None
+    backlog: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # failed windows
 
 
 @dataclass
@@ -110,7 +112,10 @@ def plan_page(state: PageState, night: NightPlan, *, page_token: str | None,
                                   listing_params(since, None, post_fields(metrics)),
                                   page_id, page_token)))
     if with_insights:
-        for start, stop in insight_windows(state, night):
+        windows = insight_windows(state, night)
+        # Windows that failed on earlier nights, a few a night, oldest first (storage/backlog).
+        windows += [w for w in state.backlog if w not in windows][:BACKLOG_PER_NIGHT]
+        for start, stop in windows:
             plan.append((INSIGHTS, BatchItem(f"{key}/insights",
                                              insights_params(night.page_metrics, start, stop),
                                              page_id, page_token)))

@@ -28,6 +28,7 @@ from collector.graph import GraphClient
 from collector.night import Night, Progress, RunResult, Target
 from collector.plan import PageState
 from config.settings import Settings
+from storage.backlog import pending_windows
 from storage.db import transaction
 from storage.models import Page, Unit
 from storage.runs import (
@@ -56,6 +57,7 @@ def make_client(settings: Settings) -> GraphClient:
 def load_targets(engine: Engine) -> list[Target]:
     """Every active Page with the state the store keeps for it."""
     with transaction(engine) as session:
+        backlog = pending_windows(session)
         rows = session.execute(
             select(Page, Unit.code).outerjoin(Unit, Unit.id == Page.unit_id)
             .where(Page.active).order_by(Unit.code, Page.ref))
@@ -63,7 +65,8 @@ def load_targets(engine: Engine) -> list[Target]:
             key=p.graph_id or p.ref, last_success_at=p.last_success_at,
             insights_until=p.insights_until, posts_readable=p.posts_readable,
             posts_checked_at=p.posts_checked_at, insights_state=p.insights_state,
-            insights_checked_at=p.insights_checked_at), p.graph_id) for p, code in rows]
+            insights_checked_at=p.insights_checked_at, backlog=backlog.get(p.id, [])),
+            p.graph_id) for p, code in rows]
 
 
 class NothingToCollect(ValueError):

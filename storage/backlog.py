@@ -1,0 +1,57 @@
+"""The insights backlog: Page insights windows that failed, asked again on later nights.
+
+A window fails for many reasons (Facebook unreachable, a quota, the run stopped early). The
+nightly window is covered again anyway (``pages.insights_until`` moves only on success), but a
+backfill's older windows would be lost for good; so every failed window is kept here until it
+succeeds or falls outside the two years Facebook keeps (docs/graph-api.md §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from storage.models import InsightsBacklog
+
+Window = tuple[dt.date, dt.date]
+
+
+def pending_windows(session: Session) -> dict[int, list[Window]]:
+    """Page id -> its failed windows, oldest first."""
+    found: dict[int, list[Window]] = {}
+    rows = session.execute(select(InsightsBacklog.page_id, InsightsBacklog.since,
+                                  InsightsBacklog.until)
+                           .order_by(InsightsBacklog.page_id, InsightsBacklog.since))
+    for page_id, since, until in rows:
+        found.setdefault(page_id, []).append((since, until))
+    return found
+
+
+def update_backlog(session: Session, page_id: int, succeeded: Sequence[Window],
+                   failed: Sequence[tuple[dt.date, dt.date, str]], now: dt.datetime,
+                   oldest: dt.date) -> None:
+    """Forget the windows that succeeded (and those older than ``oldest``); remember the
+    failed ones, counting attempts. Runs in the Page's own transaction."""
+    if succeeded:
+        session.execute(delete(InsightsBacklog).where(
+            InsightsBacklog.page_id == page_id,
+            tuple_(InsightsBacklog.since, InsightsBacklog.until).in_(list(succeeded))))
+    session.execute(delete(InsightsBacklog).where(InsightsBacklog.page_id == page_id,
+                                                  InsightsBacklog.until <= oldest))
+    for since, until, error in failed:
+        if until <= oldest:
+            continue
+        row = session.scalars(select(InsightsBacklog).where(
+            InsightsBacklog.page_id == page_id, InsightsBacklog.since == since,
+            InsightsBacklog.until == until)).first()
+        if row is None:
+            session.add(InsightsBacklog(page_id=page_id, since=since, until=until, attempts=1,
+                                        first_failed_at=now, last_tried_at=now,
+                                        last_error=error))
+        else:
+            row.attempts += 1
+            row.last_tried_at = now
+            row.last_error = error
