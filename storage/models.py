@@ -110,11 +110,12 @@ class Page(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(255), unique=True)
-    graph_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Facebook sets these (and their length): unbounded text, migration 0006.
+    graph_id: Mapped[str | None] = mapped_column(Text, unique=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    username: Mapped[str | None] = mapped_column(String(255))
-    link: Mapped[str | None] = mapped_column(String(512))
+    name: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_published: Mapped[bool | None] = mapped_column(Boolean)
     has_insights: Mapped[bool | None] = mapped_column(Boolean)
@@ -129,7 +130,7 @@ class Page(Base):
     access_reason: Mapped[str | None] = mapped_column(Text)
     access_action: Mapped[str | None] = mapped_column(Text)
     access_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    tasks: Mapped[str | None] = mapped_column(String(255))  # the Page's tasks, comma-separated
+    tasks: Mapped[str | None] = mapped_column(Text)  # the Page's tasks, comma-separated
     posts_readable: Mapped[bool | None] = mapped_column(Boolean)
     posts_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # available, none (Meta answered with no data), refused (an error); asked again after a while
@@ -161,12 +162,13 @@ class Post(Base):
     __table_args__ = (Index(None, "page_id", "created_time"), Index(None, "created_time"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    graph_id: Mapped[str] = mapped_column(String(128), unique=True)
+    # Facebook sets these (and their length): unbounded text, migration 0006.
+    graph_id: Mapped[str] = mapped_column(Text, unique=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
     created_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     message: Mapped[str | None] = mapped_column(Text)
-    permalink_url: Mapped[str | None] = mapped_column(String(1024))
-    status_type: Mapped[str | None] = mapped_column(String(64))
+    permalink_url: Mapped[str | None] = mapped_column(Text)
+    status_type: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -206,8 +208,8 @@ class PageInsight(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
-    metric: Mapped[str] = mapped_column(String(128))
-    period: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(Text)  # as Facebook names it (0006)
+    period: Mapped[str] = mapped_column(Text)
     end_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     value: Mapped[float | None] = mapped_column(Float)
     value_json: Mapped[Any | None] = mapped_column(JSON)
@@ -222,8 +224,8 @@ class PostInsight(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
-    metric: Mapped[str] = mapped_column(String(128))
-    period: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(Text)  # as Facebook names it (0006)
+    period: Mapped[str] = mapped_column(Text)
     day: Mapped[dt.date] = mapped_column(Date)
     value: Mapped[float | None] = mapped_column(Float)
     value_json: Mapped[Any | None] = mapped_column(JSON)
@@ -265,7 +267,7 @@ class CollectionRun(Base):
     pages_ok: Mapped[int] = mapped_column(Integer, default=0)
     pages_failed: Mapped[int] = mapped_column(Integer, default=0)
     graph_calls: Mapped[int] = mapped_column(Integer, default=0)
-    api_version: Mapped[str | None] = mapped_column(String(16))
+    api_version: Mapped[str | None] = mapped_column(Text)  # as Facebook serves it (0006)
     message: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
