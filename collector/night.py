@@ -572,6 +572,9 @@ class Night:
             exc.subcode, severity=GAP))
 
     def _insights_answer(self, outcome: Outcome, item: BatchItem, answer: Any) -> None:
+        if isinstance(answer, TransientError) and answer.code == 1:
+            # "Please reduce the amount of data": ask for the window in halves.
+            answer = self._insights_in_parts(item, depth=0)
         if isinstance(answer, NoInsights):
             outcome.insights_checked = True
             outcome.insights_state = "available" if outcome.insights else "none"
@@ -579,9 +582,6 @@ class Night:
         if isinstance(answer, PermissionDenied):
             self._insights_refused(outcome, answer)
             return
-        if isinstance(answer, TransientError) and answer.code == 1:
-            # "Please reduce the amount of data": ask for the window in halves.
-            answer = self._insights_in_parts(item, depth=0)
         if isinstance(answer, GraphError):
             self._note_error(outcome, answer, item)
             self._window_failed(outcome, item, answer.reason())

@@ -114,7 +114,10 @@ def plan_page(state: PageState, night: NightPlan, *, page_token: str | None,
     if with_insights:
         windows = insight_windows(state, night)
         # Windows that failed on earlier nights, a few a night, oldest first (storage/backlog).
-        windows += [w for w in state.backlog if w not in windows][:BACKLOG_PER_NIGHT]
+        # Each is split again as Facebook accepts it (it may have failed for its length).
+        again = [part for start, stop in state.backlog
+                 for part in day_windows(start, stop, MAX_WINDOW_DAYS)]
+        windows += [w for w in again if w not in windows][:BACKLOG_PER_NIGHT]
         for start, stop in windows:
             plan.append((INSIGHTS, BatchItem(f"{key}/insights",
                                              insights_params(night.page_metrics, start, stop),

@@ -19,8 +19,9 @@ MAX_WINDOW_SECONDS = 90 * 86400  # "only 90 days of insights can be viewed at on
 
 def window_seconds(since: dt.date, until: dt.date) -> float:
     """How long Facebook measures the window [since, until): Pacific midnight to midnight."""
-    start = dt.datetime.combine(since, dt.time(), PACIFIC)
-    end = dt.datetime.combine(until, dt.time(), PACIFIC)
+    # Subtracting two datetimes of the same tzinfo ignores the offsets: compare in UTC.
+    start = dt.datetime.combine(since, dt.time(), PACIFIC).astimezone(dt.UTC)
+    end = dt.datetime.combine(until, dt.time(), PACIFIC).astimezone(dt.UTC)
     return (end - start).total_seconds()
 
 

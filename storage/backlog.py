@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import InsightsBacklog
@@ -30,15 +30,28 @@ def pending_windows(session: Session) -> dict[int, list[Window]]:
     return found
 
 
+def _merge(windows: Sequence[Window]) -> list[Window]:
+    """Adjacent or overlapping windows joined: what the night's successes cover."""
+    merged: list[Window] = []
+    for since, until in sorted(windows):
+        if merged and since <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], until))
+        else:
+            merged.append((since, until))
+    return merged
+
+
 def update_backlog(session: Session, page_id: int, succeeded: Sequence[Window],
                    failed: Sequence[tuple[dt.date, dt.date, str]], now: dt.datetime,
                    oldest: dt.date) -> None:
-    """Forget the windows that succeeded (and those older than ``oldest``); remember the
-    failed ones, counting attempts. Runs in the Page's own transaction."""
+    """Forget the windows the night's successes cover (and those older than ``oldest``);
+    remember the failed ones, counting attempts. Runs in the Page's own transaction."""
     if succeeded:
-        session.execute(delete(InsightsBacklog).where(
-            InsightsBacklog.page_id == page_id,
-            tuple_(InsightsBacklog.since, InsightsBacklog.until).in_(list(succeeded))))
+        covered = _merge(succeeded)
+        for waiting in session.scalars(select(InsightsBacklog).where(
+                InsightsBacklog.page_id == page_id)).all():
+            if any(a <= waiting.since and waiting.until <= b for a, b in covered):
+                session.delete(waiting)
     session.execute(delete(InsightsBacklog).where(InsightsBacklog.page_id == page_id,
                                                   InsightsBacklog.until <= oldest))
     for since, until, error in failed:
