@@ -25,7 +25,9 @@ def parse_day(_ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 @click.command("report")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Folder to write the reports to. Default: the report_dir setting.")
+              help="Folder to write the reports to (replaced whole). Default: the report_dir "
+                   "setting; with --unit or --lang en, a folder beside it "
+                   "(<report_dir>-unit-CODE, <report_dir>-en).")
 @click.option("--unit", "unit_code", metavar="CODE",
               help="Only this unit and the units below it. Default: every unit.")
 @click.option("--from", "date_from", metavar="DATE", callback=parse_day,
@@ -41,18 +43,21 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
     """Write the HTML trend reports: index.html and one page per unit.
 
     Plotly's JavaScript is written once beside them, so the folder opens offline from a
-    shared drive; the path of index.html is printed at the end.
+    shared drive; the path of index.html is printed at the end. The folder is written beside
+    and swapped in whole at the end: a build that is stopped leaves the previous reports as
+    they were. A one-unit or English report goes to its own folder unless --out says where.
     """
     from config.settings import SettingsError
     from fanpulse.app import AppContext
-    from reports.build import ReportError, build_reports
+    from reports.build import ReportError, build_reports, default_folder
     from storage.db import StoreError
 
     app = ctx.find_object(AppContext)
     if app is None:
         raise click.UsageError("run this command through `fanpulse`")
     try:
-        target = Path(out_dir or app.settings.report_dir)
+        target = (Path(out_dir) if out_dir
+                  else default_folder(app.settings.report_dir, unit_code, lang))
         summary = build_reports(app.engine(), target, unit_code=unit_code,
                                 date_from=date_from, date_to=date_to, lang=lang)
     except (ReportError, SettingsError, StoreError) as exc:

@@ -5,11 +5,17 @@ store once (:mod:`reports.queries`), computes every unit's numbers (:mod:`report
 draws the charts (:mod:`reports.figures`) and renders the templates (:mod:`reports.render`).
 Every link in the folder is relative, so it opens offline from ``file://`` and keeps working
 when copied to a shared drive or a USB stick.
+
+The folder is written whole into a staging folder beside the target and swapped in at the end
+(:mod:`reports.publish`): a build killed at any moment leaves the previous complete folder or
+the new complete one, never a mix. :func:`default_folder` keeps a one-unit or English report
+out of the full report's folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +38,13 @@ from reports.metrics import (
     access_key,
     readable,
 )
-from reports.queries import LOCAL_TZ, UnitInfo, load_store
+from reports.publish import FolderRefused, check_replaceable, replace_folder
+from reports.queries import LOCAL_TZ, StoreData, UnitInfo, load_store
 from reports.render import PLOTLY_FILE, chart_html, environment, generated_text, unit_filename
 
 DEFAULT_DAYS = 90
 LEADERBOARD_SIZE = 10
+_FOLDER_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class ReportError(ValueError):
@@ -67,16 +75,36 @@ class _TreeNode:
     children: list[_TreeNode] = field(default_factory=list)
 
 
+def default_folder(report_dir: str | Path, unit_code: str | None = None,
+                   lang: str = "vi") -> Path:
+    """Where a report goes when no folder is given: the full Vietnamese report in
+    ``report_dir``; a one-unit or English one beside it (``<report_dir>-unit-412``,
+    ``<report_dir>-en``, ``<report_dir>-unit-412-en``), so it never replaces the full one."""
+    base = Path(report_dir)
+    suffix = ""
+    if unit_code is not None:
+        suffix += "-unit-" + (_FOLDER_SAFE.sub("-", unit_code).strip("-") or "x")
+    if lang != "vi":
+        suffix += f"-{lang}"
+    return base.with_name(base.name + suffix) if suffix else base
+
+
 def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None = None,
                   date_from: dt.date | None = None, date_to: dt.date | None = None,
                   lang: str = "vi", now: dt.datetime | None = None) -> ReportSummary:
     """Write the reports for every unit (or ``unit_code`` and the units below it).
 
     The period defaults to the 90 days ending on today's date in Asia/Ho_Chi_Minh (``now``
-    gives "today" and the "generated" stamp; it must be timezone-aware).
+    gives "today" and the "generated" stamp; it must be timezone-aware). ``out_dir`` is
+    replaced whole, and only when it is new, empty or a report folder (:mod:`reports.publish`).
     """
     began = time.perf_counter()
     language = Lang(lang)
+    out = Path(out_dir)
+    try:
+        check_replaceable(out)  # a wrong --out fails before the store is read
+    except FolderRefused as exc:
+        raise ReportError(str(exc)) from None
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise ReportError("now must be a timezone-aware datetime")
@@ -101,10 +129,21 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
 
     taken: set[str] = {"index.html"}
     files = {unit.id: unit_filename(unit, taken) for unit in scope}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_plotly(out / PLOTLY_FILE)
+    try:
+        with replace_folder(out) as staging:
+            _write_folder(staging, data, roots, scope, files, language,
+                          date_from=date_from, date_to=date_to, now=now)
+    except FolderRefused as exc:
+        raise ReportError(str(exc)) from None
+    return ReportSummary(out / "index.html", len(scope) + 1, date_from, date_to,
+                         round(time.perf_counter() - began, 2))
 
+
+def _write_folder(out: Path, data: StoreData, roots: list[UnitInfo], scope: list[UnitInfo],
+                  files: dict[int, str], language: Lang, *, date_from: dt.date,
+                  date_to: dt.date, now: dt.datetime) -> None:
+    """Every file of the report folder, into ``out`` (the staging folder)."""
+    _write_plotly(out / PLOTLY_FILE)
     calc = Calculator(data)
     env = environment(language)
     common: dict[str, Any] = {
@@ -122,15 +161,11 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
 
     index = out / "index.html"
     index.write_text(_index_html(env, calc, roots, scope, language, common), encoding="utf-8")
-    return ReportSummary(index, len(scope) + 1, date_from, date_to,
-                         round(time.perf_counter() - began, 2))
 
 
 def _write_plotly(path: Path) -> None:
-    """Plotly's JavaScript, once for the whole folder (about 4.6 MB); rewritten if stale."""
-    bundle = plotly.offline.get_plotlyjs().encode("utf-8")
-    if not path.exists() or path.stat().st_size != len(bundle):
-        path.write_bytes(bundle)
+    """Plotly's JavaScript, once for the whole folder (about 4.6 MB)."""
+    path.write_bytes(plotly.offline.get_plotlyjs().encode("utf-8"))
 
 
 def _ancestors(unit: UnitInfo, units: dict[int, UnitInfo]) -> list[UnitInfo]:
