@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.graph import BatchItem
+from storage.save import storable_count
 
 # What we ask of every Page node: cheap public counters, readable with any valid user or
 # system-user token on a New Page Experience Page (§0, §2).
@@ -23,9 +24,6 @@ def node_item(ref: str, token: str | None = None) -> BatchItem:
 
 
 def audience_counts(node: dict[str, Any]) -> dict[str, int | None]:
-    """Page node -> the snapshot's counts (absent fields stay None, never 0)."""
-    counts: dict[str, int | None] = {}
-    for name in COUNT_FIELDS:
-        value = node.get(name)
-        counts[name] = int(value) if isinstance(value, int | float) else None
-    return counts
+    """Page node -> the snapshot's counts (absent fields stay None, never 0; so does a value
+    no BIGINT column keeps, such as a text, NaN or 1e400, rather than failing the Page)."""
+    return {name: storable_count(node.get(name)) for name in COUNT_FIELDS}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from collector.audience import audience_counts
 from collector.insights import MAX_HISTORY_DAYS, value_columns
@@ -28,6 +29,8 @@ from storage.save import (
     save_post_insights,
     save_post_snapshots,
     save_posts,
+    storable_count,
+    storable_row,
 )
 
 if TYPE_CHECKING:
@@ -37,43 +40,72 @@ if TYPE_CHECKING:
 def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,
                  day: dt.date, tz: dt.tzinfo) -> int:
     """Write one Page's night: audience, posts and engagement, insights, and its state.
-    Returns how many values had to be escaped to be stored."""
+    Returns how many values had to be escaped to be stored (``storage.save.storable_text``)."""
     target = outcome.target
+    escaped = 0
     with transaction(engine) as session:
         page = session.get(Page, target.page_id)
         if page is None:  # removed from the store while the run was going: nothing to attach
             return 0
         if outcome.node is not None:
-            save_page_node(session, page, outcome.node)
+            escaped += save_page_node(session, page, outcome.node)
             save_page_snapshot(session, page.id, day, now, audience_counts(outcome.node), run_id)
+        keys: set[str] = set()
         if outcome.posts:
-            rows = [post_row(p) for p in outcome.posts]
-            ids = save_posts(session, page.id, rows, now)
-            save_post_snapshots(session, [
-                {"post_id": ids[str(p["id"])], "day": day, "collected_at": now,
-                 "run_id": run_id, **engagement_row(p)} for p in outcome.posts])
-            save_post_insights(session, [
-                {"post_id": ids[str(p["id"])], "metric": metric, "period": period,
-                 "day": day, "collected_at": now, **value_columns(v)}
-                for p in outcome.posts for metric, period, v in post_insight_values(p)])
+            escaped += _save_posts(session, page.id, outcome.posts, run_id, now, day, keys)
         if outcome.posts_complete and outcome.posts_since is not None:
-            mark_posts_deleted(session, page.id, {str(p["id"]) for p in outcome.posts},
-                               outcome.posts_since, now, now)
+            mark_posts_deleted(session, page.id, keys, outcome.posts_since, now, now)
         if outcome.insights:
-            save_page_insights(session, [
-                {"page_id": page.id, "collected_at": now, **row} for row in outcome.insights])
+            rows = [storable_row({"page_id": page.id, "collected_at": now, **row})
+                    for row in outcome.insights]
+            escaped += sum(n for _row, n in rows)
+            save_page_insights(session, [row for row, _n in rows])
             save_follower_history(session, page.id, [
-                (row["end_time"].astimezone(tz).date(), row["end_time"], int(row["value"]))
+                (row["end_time"].astimezone(tz).date(), row["end_time"], followers)
                 for row in outcome.insights
                 if row["metric"] == "page_follows" and row["period"] == "day"
-                and row["value"] is not None], run_id)
+                and (followers := storable_count(row["value"])) is not None], run_id)
         if outcome.windows_ok or outcome.windows_failed:
             update_backlog(session, page.id, outcome.windows_ok, outcome.windows_failed, now,
                            oldest=day - dt.timedelta(days=MAX_HISTORY_DAYS))
-        values = _state(outcome, now)
+        values, state_escaped = storable_row(_state(outcome, now))
+        escaped += state_escaped
         if values:
             session.execute(update(Page).where(Page.id == page.id).values(**values))
-    return 0
+    return escaped
+
+
+def _save_posts(session: Session, page_id: int, posts: list[dict[str, Any]], run_id: int,
+                now: dt.datetime, day: dt.date, keys: set[str]) -> int:
+    """The posts, their engagement and lifetime insights; adds each post's stored id to
+    ``keys``. Returns how many values had to be escaped."""
+    made = [post_row(p) for p in posts]
+    escaped = sum(n for _row, n in made)
+    rows = [row for row, _n in made]
+    ids = save_posts(session, page_id, rows, now)
+    # A post is found again by its id as stored (escaped like every text from Facebook).
+    stored = [ids[row["graph_id"]] for row in rows]
+    keys.update(row["graph_id"] for row in rows)
+    save_post_snapshots(session, [
+        {"post_id": post_id, "day": day, "collected_at": now, "run_id": run_id,
+         **engagement_row(p)} for p, post_id in zip(posts, stored, strict=True)])
+    insights = [storable_row({"post_id": post_id, "metric": metric, "period": period,
+                              "day": day, "collected_at": now, **_insight_columns(v)})
+                for p, post_id in zip(posts, stored, strict=True)
+                for metric, period, v in post_insight_values(p)]
+    save_post_insights(session, [row for row, _n in insights])
+    return escaped + sum(n for _row, n in insights)
+
+
+def _insight_columns(value: Any) -> dict[str, Any]:
+    """``value_columns``, but a whole number too large for any float (10**400) is unknown
+    rather than an error that would fail the Page."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            value = None
+    return value_columns(value)
 
 
 def _state(outcome: Outcome, now: dt.datetime) -> dict[str, Any]:

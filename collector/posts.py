@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from collector.timeutil import parse_graph_time
+from storage.save import storable_count, storable_row
 
 # The edge: only the Page's own posts (docs/graph-api.md §3); /feed would add visitors' posts.
 POSTS_EDGE = "published_posts"
@@ -41,28 +42,34 @@ def _summary_total(item: dict[str, Any], key: str) -> int | None:
     block = item.get(key)
     if not isinstance(block, dict):
         return None
-    total = (block.get("summary") or {}).get("total_count")
-    return int(total) if isinstance(total, int | float) else None
+    summary = block.get("summary")
+    return storable_count(summary.get("total_count")) if isinstance(summary, dict) else None
 
 
-def post_row(item: dict[str, Any]) -> dict[str, Any]:
-    """Graph post -> posts row (without page_id and bookkeeping columns)."""
-    return {
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def post_row(item: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Graph post -> posts row (without page_id and bookkeeping columns), with its texts made
+    storable (``storage.save.storable_text``), and how many of them had to be escaped."""
+    return storable_row({
         "graph_id": str(item["id"]),
         "created_time": parse_graph_time(item["created_time"]),
-        "message": item.get("message"),
-        "permalink_url": item.get("permalink_url"),
-        "status_type": item.get("status_type"),
-    }
+        "message": _text(item.get("message")),
+        "permalink_url": _text(item.get("permalink_url")),
+        "status_type": _text(item.get("status_type")),
+    })
 
 
 def engagement_row(item: dict[str, Any]) -> dict[str, Any]:
-    """Graph post -> engagement counts. ``shares`` is omitted by Graph when there are none."""
+    """Graph post -> engagement counts. ``shares`` is omitted by Graph when there are none;
+    a count that is not a number a store keeps is unknown (None), never a guess."""
     shares = item.get("shares")
     row: dict[str, Any] = {
         "reactions": _summary_total(item, "reactions"),
         "comments": _summary_total(item, "comments"),
-        "shares": int(shares.get("count", 0)) if isinstance(shares, dict) else 0,
+        "shares": storable_count(shares.get("count", 0)) if isinstance(shares, dict) else 0,
     }
     by_type = _reactions_by_type(item)
     for kind in REACTION_TYPES:
@@ -78,8 +85,9 @@ def _reactions_by_type(item: dict[str, Any]) -> dict[str, int] | None:
             counts: dict[str, int] = {}
             for key, count in value.items():
                 column = _TYPE_KEYS.get(str(key).lower())
-                if column and isinstance(count, int | float):
-                    counts[column] = counts.get(column, 0) + int(count)
+                number = storable_count(count)
+                if column and number is not None:
+                    counts[column] = counts.get(column, 0) + number
             return counts
     return None
 

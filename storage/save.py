@@ -2,12 +2,19 @@
 
 Each function takes a session; the caller decides the transaction (one per Page), so a killed
 run leaves every Page either fully written for that night or untouched.
+
+Values from Facebook go through :func:`storable_text` / :func:`storable_row` first: no database
+stores a NUL character (PostgreSQL refuses it in text) or a lone UTF-16 surrogate (it has no
+UTF-8 form, and both stores keep UTF-8), so those are written as ``\\uXXXX`` escapes that
+:func:`recover_text` undoes (the scheme is in docs/schema.md, "Conventions").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, select, update
@@ -22,6 +29,88 @@ from storage.models import (
     PostInsight,
     PostSnapshot,
 )
+
+# Characters no database stores: NUL, and UTF-16 surrogates (JSON's "\ud83d" without its pair).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A backslash the text already has where an escape would read: escaped itself (as \u005c), so
+# that every \uXXXX in a stored value is an escape and the original comes back exactly.
+_READS_AS_ESCAPE = re.compile(r"\\(?=u[0-9a-fA-F]{4})")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# The range of BIGINT, the type of every count column.
+_BIGINT = (-(2**63), 2**63 - 1)
+
+
+def storable_text(text: str) -> tuple[str, bool]:
+    """``text`` as every store keeps it, and whether it held characters none can store.
+
+    NUL and lone surrogates become ``\\u0000`` / ``\\udXXX`` (six characters, lowercase hex);
+    a backslash already followed by ``u`` and four hex digits becomes ``\\u005c``. Any other
+    text, emoji and right-to-left scripts included, is returned unchanged."""
+    if "\\" in text:
+        text = _READS_AS_ESCAPE.sub(r"\\u005c", text)
+    escaped, found = _UNSTORABLE.subn(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return escaped, found > 0
+
+
+def recover_text(stored: str) -> str:
+    """The text Facebook sent, from a value :func:`storable_text` wrote."""
+    if "\\u" not in stored:
+        return stored
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), stored)
+
+
+def storable_value(value: Any) -> tuple[Any, bool]:
+    """:func:`storable_text` for a text, and for every text inside a JSON value (keys too);
+    other values unchanged. The flag says whether anything had to be escaped."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict | list):
+        return _storable_json(value)
+    return value, False
+
+
+def _storable_json(value: Any) -> tuple[Any, bool]:
+    """A JSON value made storable. NaN and infinities (Python's json reads them, JSON has
+    them not, PostgreSQL refuses them) become null: a breakdown with an unknown part."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, False
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        escaped = False
+        for key, item in value.items():
+            new_key, key_escaped = _storable_json(key)
+            out[new_key], item_escaped = _storable_json(item)
+            escaped = escaped or key_escaped or item_escaped
+        return out, escaped
+    if isinstance(value, list):
+        pairs = [_storable_json(item) for item in value]
+        return [item for item, _ in pairs], any(flag for _, flag in pairs)
+    return value, False
+
+
+def storable_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """A row with every value storable, and how many of its values had to be escaped."""
+    out: dict[str, Any] = {}
+    escaped = 0
+    for column, value in row.items():
+        out[column], flag = storable_value(value)
+        escaped += flag
+    return out, escaped
+
+
+def storable_count(value: Any) -> int | None:
+    """A count from Facebook as a BIGINT column keeps it; None (unknown, never a guess of 0)
+    for what is not a finite number in BIGINT's range (a text, a bool, NaN, 1e400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    return value if _BIGINT[0] <= value <= _BIGINT[1] else None
+
 
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
@@ -58,18 +147,21 @@ def _upsert_statement(dialect: str, table: Table, keys: Sequence[str],
                                         set_={c: excluded[c] for c in columns})
 
 
-def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> None:
-    """Update what the Page node says about itself (name, username, link, published)."""
-    values: dict[str, Any] = {}
+def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> int:
+    """Update what the Page node says about itself (name, username, link, published).
+    Returns how many of those values had to be escaped to be stored."""
+    texts: dict[str, str] = {}
     if node.get("id") and not page.graph_id:
-        values["graph_id"] = str(node["id"])
+        texts["graph_id"] = str(node["id"])
     for column in ("name", "username", "link"):
         if node.get(column):
-            values[column] = node[column]
+            texts[column] = str(node[column])
+    values, escaped = storable_row(texts)
     if "is_published" in node:
         values["is_published"] = bool(node["is_published"])
     if values:
         session.execute(update(Page).where(Page.id == page.id).values(**values))
+    return escaped
 
 
 def save_page_snapshot(session: Session, page_id: int, day: dt.date, collected_at: dt.datetime,
