@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy.engine import Engine
@@ -206,47 +206,77 @@ def units_list(app: AppContext, include_retired: bool) -> None:
               help="Days of history fetched by the first (backfill) run.")
 @click.option("--latency-ms", default=0.0, show_default=True,
               help="Latency the sandbox adds to every Graph call.")
+@click.option("--store", metavar="URL",
+              help="The demo's store: a SQLAlchemy URL or a SQLite file. Default: "
+                   "fanpulse-demo.db in the working directory (never the database_url "
+                   "setting). A store holding anything but the demo's data is refused.")
 @pass_app
 @friendly_errors
 def demo(app: AppContext, units_file: str | None, nights: int, backfill_days: int,
-         latency_ms: float) -> None:
+         latency_ms: float, store: str | None) -> None:
     """First look: the Nghe An Pages in a local Graph API sandbox, collected night by night.
 
     Starts the sandbox on 127.0.0.1, imports the units, backfills a month, replays the nights
-    through the real collector into the configured store (SQLite by default), and prints what
-    it stored.
+    through the real collector into the demo's own store (fanpulse-demo.db, whatever the
+    database_url setting says), prints what it stored and writes the reports to
+    fanpulse-demo-reports.
     """
-    from fanpulse.demo import run_demo
+    from config.settings import SPECS
+    from fanpulse.demo import DemoStoreRefused, demo_store_url, open_demo_store, run_demo
 
     path = units_file or str(PACKAGED_UNITS)
     settings = app.settings
-    engine = app.engine()
-    click.echo(f"Sandbox Graph API on 127.0.0.1 with the Pages of {path}")
-    summary = run_demo(settings, engine, path, nights=nights, backfill_days=backfill_days,
-                       latency_ms=latency_ms)
-    for result in summary.runs[:1] + summary.runs[-3:]:
-        print_run(result)
-    calls = [r.calls_per_page for r in summary.runs[1:]] or [0.0]
-    click.echo(
-        f"\nStored {summary.units} units; {summary.page_snapshots} daily audience snapshots "
-        f"({local_day(summary.first_day)} to {local_day(summary.last_day)}), {summary.posts} "
-        f"posts with {summary.post_snapshots} engagement snapshots, {summary.page_insights} "
-        f"insight values. Nightly Graph calls per Page: {sum(calls) / len(calls):.2f}."
-    )
-    click.echo(f"Store: {engine.url.render_as_string(hide_password=True)} "
-               "(`fanpulse status` shows the runs)")
-    after_demo(app)
+    url = demo_store_url(store)
+    if settings.database_url != SPECS["database_url"].default:
+        click.echo(f"Note: the demo leaves the database_url store alone; it writes to {url}.",
+                   err=True)
+    try:
+        engine = open_demo_store(url, path)
+    except DemoStoreRefused as exc:
+        refuse_demo(exc, store)
+    try:
+        click.echo(f"Sandbox Graph API on 127.0.0.1 with the Pages of {path}")
+        summary = run_demo(settings, engine, path, nights=nights, backfill_days=backfill_days,
+                           latency_ms=latency_ms)
+        for result in summary.runs[:1] + summary.runs[-3:]:
+            print_run(result)
+        calls = [r.calls_per_page for r in summary.runs[1:]] or [0.0]
+        click.echo(
+            f"\nStored {summary.units} units; {summary.page_snapshots} daily audience "
+            f"snapshots ({local_day(summary.first_day)} to {local_day(summary.last_day)}), "
+            f"{summary.posts} posts with {summary.post_snapshots} engagement snapshots, "
+            f"{summary.page_insights} insight values. Nightly Graph calls per Page: "
+            f"{sum(calls) / len(calls):.2f}."
+        )
+        shown = engine.url.render_as_string(hide_password=True)
+        click.echo(f"Store: {shown} (`fanpulse --database-url {shown} status` shows the runs)")
+        after_demo(engine)
+    except DemoStoreRefused as exc:
+        refuse_demo(exc, store)
+    finally:
+        engine.dispose()
+
+
+def refuse_demo(exc: Exception, store: str | None) -> NoReturn:
+    """The demo's one-line refusal, with what to do, and exit code 1."""
+    hint = ("give --store a new file, or leave --store out (the demo then uses "
+            "fanpulse-demo.db)" if store else
+            "fanpulse-demo.db holds another demo or other data: move it away, or give "
+            "--store a new file")
+    click.echo(f"Refused: {exc}. To run the demo, {hint}.", err=True)
+    sys.exit(1)
 
 
 def local_day(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else "-"
 
 
-def after_demo(app: AppContext) -> None:
-    """The demo ends with the reports, as staff would open them."""
+def after_demo(engine: Engine) -> None:
+    """The demo ends with the reports, as staff would open them, in the demo's own folder."""
+    from fanpulse.demo import DEMO_REPORT_DIR
     from reports.build import build_reports
 
-    summary = build_reports(app.engine(), app.settings.report_dir)
+    summary = build_reports(engine, DEMO_REPORT_DIR)
     click.echo(f"Reports ({summary.pages_written} pages): {Path(summary.index_path).resolve()}")
 
 
