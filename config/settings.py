@@ -7,18 +7,30 @@ environment variables, then explicit keyword overrides (tests, the demo).
 Secrets (the access token, the app secret) are read only from the environment, or from a file
 the environment names (``FANPULSE_ACCESS_TOKEN_FILE``); a settings file that contains one is
 refused, because settings files get committed and shared.
+
+Every value is checked when the settings are loaded (:func:`validate`), not when a command
+first uses it: a wrong value stops every command at once, with the key and where it came from
+(the settings file's path, the environment variable's name, or the command line).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_FILE = "fanpulse.toml"
 
@@ -193,6 +205,8 @@ class Settings:
             value = getattr(self, spec.key)
             if spec.secret:
                 shown = "(set)" if value else "(not set)"
+            elif spec.key == "database_url":
+                shown = masked_url(value)
             elif isinstance(value, tuple):
                 shown = ", ".join(value)
             else:
@@ -202,12 +216,14 @@ class Settings:
 
 
 def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
+    """``raw`` (from TOML, the environment or a keyword) as the setting's type. Nothing is
+    cut or guessed: 2.7 is not a whole number, true is not a number, 30 is not a list."""
     try:
         if spec.kind == "list":
             if isinstance(raw, str):
                 return tuple(part.strip() for part in raw.split(",") if part.strip())
-            if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
-                return tuple(raw)
+            if isinstance(raw, list | tuple) and all(isinstance(x, str) for x in raw):
+                return tuple(x.strip() for x in raw)
             raise ValueError("expected a list of strings")
         if spec.kind == "bool":
             if isinstance(raw, bool):
@@ -219,16 +235,40 @@ def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
                 return False
             raise ValueError("expected true or false")
         if spec.kind == "int":
-            if isinstance(raw, bool):
-                raise ValueError("expected a whole number")
-            return int(raw)
+            return _whole_number(raw)
         if spec.kind == "float":
-            return float(raw)
-        if not isinstance(raw, str | int | float):
-            raise ValueError("expected text")
+            return _number(raw)
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise ValueError("expected text (in quotes)")
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{where}: setting '{spec.key}': {exc} (got {raw!r})") from None
+
+
+def _whole_number(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        if raw.is_integer():
+            return int(raw)
+        raise ValueError("expected a whole number, not a fraction")
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+        return int(raw)
+    raise ValueError("expected a whole number")
+
+
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("expected a number")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
 
 
 def _read_secret(env: Mapping[str, str], name: str) -> str:
@@ -247,17 +287,19 @@ def _read_secret(env: Mapping[str, str], name: str) -> str:
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
-    """Read and check a TOML settings file; every problem names the file."""
+    """Read a TOML settings file: its values as written (converted and checked by
+    :func:`load_settings`). Unknown keys and secrets are refused here, naming the file."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingsError(f"settings file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SettingsError(f"settings file {path} is a folder, not a file") from None
     except UnicodeDecodeError:
         raise SettingsError(f"settings file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
+    for key in data:
         spec = SPECS.get(key)
         if spec is None:
             known = ", ".join(sorted(SPECS))
@@ -267,8 +309,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
                 f"{path}: '{key}' is a secret and is never read from a settings file; "
                 f"set {spec.env} (or {spec.env}_FILE) in the environment instead"
             )
-        values[key] = _convert(spec, raw, str(path))
-    return values
+    return data
 
 
 def load_settings(
@@ -276,9 +317,9 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Build the effective settings (see the module docstring for precedence)."""
+    """Build the effective settings (see the module docstring for precedence) and check them
+    whole; :class:`SettingsError` lists every problem, each with its key and its source."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
     path_text = str(config_file) if config_file else env.get("FANPULSE_CONFIG", "")
     if path_text:
         path: Path | None = Path(path_text)
@@ -286,50 +327,215 @@ def load_settings(
         path = Path(DEFAULT_CONFIG_FILE)
     else:
         path = None
+    # key -> (value as given, where it was given); later layers win.
+    given: dict[str, tuple[Any, str]] = {}
     if path is not None:
-        values.update(read_settings_file(path))
-        values["config_file"] = str(path)
+        given.update((key, (raw, str(path))) for key, raw in read_settings_file(path).items())
     for spec in SETTINGS:
+        where = f"environment variable {spec.env}"
         if spec.secret:
             secret = _read_secret(env, spec.env)
             if secret:
-                values[spec.key] = secret
+                given[spec.key] = (secret, where)
         elif spec.env in env:
-            values[spec.key] = _convert(spec, env[spec.env], f"environment {spec.env}")
+            given[spec.key] = (env[spec.env], where)
     for key, value in overrides.items():
         if key not in SPECS and key != "config_file":
             raise SettingsError(f"unknown setting '{key}'")
-        values[key] = _convert(SPECS[key], value, "override") if key in SPECS else value
+        given[key] = (value, "command line")
+
+    values: dict[str, Any] = {"config_file": str(path)} if path is not None else {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for key, (raw, where) in given.items():
+        if key not in SPECS:
+            values[key] = raw
+            continue
+        try:
+            values[key] = _convert(SPECS[key], raw, where)
+            sources[key] = where
+        except SettingsError as exc:
+            problems.append(str(exc))  # the key keeps its default, which checks fine
+    if "database_url" in values:
+        values["database_url"] = normalise_database_url(values["database_url"])
     settings = Settings(**values)
-    validate(settings)
+    problems.extend(find_problems(settings, sources))
+    if problems:
+        raise SettingsError(_problem_text(problems))
     return settings
 
 
-def validate(settings: Settings) -> None:
-    """Checks that do not need the network; each message says which setting is wrong."""
+def _problem_text(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} settings are wrong:\n  " + "\n  ".join(problems)
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+# Ranges: (lowest, highest or None). misfire_grace_seconds starts at 1: APScheduler refuses a
+# grace of 0 ("must be either None or a positive integer") when `fanpulse schedule` starts.
+RANGES: dict[str, tuple[float, float | None]] = {
+    "misfire_grace_seconds": (1, None),
+    "lookback_days": (1, 90),  # the posts listing window; 90 days is what a night catches up
+    "concurrency": (1, 32),  # batches in flight; Meta throttles an app long before 32
+    "request_timeout": (0.001, None),
+    "max_retries": (0, 20),
+    "max_wait_seconds": (0, None),
+    "insights_recheck_days": (1, None),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_METRIC = re.compile(r"[A-Za-z0-9_]+")
+_GRAPH_VERSION = re.compile(r"v\d+\.\d+")
+POSTGRES_EXTRA = "pip install 'fanpulse[postgres]'"
+
+
+def masked_url(url: str) -> str:
+    """A database URL fit to print: its password (if any) shown as ***."""
     try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(
-            f"setting 'timezone': unknown time zone {settings.timezone!r} "
-            "(use an IANA name such as Asia/Ho_Chi_Minh)"
-        ) from None
-    version = settings.graph_version
-    if not (version.startswith("v") and version[1:].replace(".", "", 1).isdigit()):
-        raise SettingsError(
-            f"setting 'graph_version': {version!r} is not a Graph API version like v26.0"
-        )
-    if not settings.graph_url.startswith(("http://", "https://")):
-        raise SettingsError(f"setting 'graph_url': {settings.graph_url!r} is not an http(s) URL")
-    if len(settings.schedule_cron.split()) != 5:
-        raise SettingsError(
-            f"setting 'schedule_cron': {settings.schedule_cron!r} needs five fields "
-            "(minute hour day month weekday), e.g. '0 2 * * *'"
-        )
-    for key in ("concurrency", "lookback_days", "insights_recheck_days"):
-        if getattr(settings, key) < 1:
-            raise SettingsError(f"setting '{key}' must be at least 1")
-    if settings.max_retries < 0 or settings.request_timeout <= 0:
-        raise SettingsError("settings 'max_retries' must be >= 0 and 'request_timeout' > 0")
-    if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise SettingsError(f"setting 'log_level': {settings.log_level!r} is not a log level")
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` (what hosting services print) name the driver
+    fanpulse installs, psycopg 3; SQLAlchemy's bare default would be psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def _check_database_url(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return (f"{url!r} is not a SQLAlchemy URL (e.g. sqlite:///fanpulse.db or "
+                "postgresql+psycopg://user@host/db)")
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    supported = "sqlite:///PATH or postgresql+psycopg://user@host:5432/dbname"
+    if backend not in ("sqlite", "postgresql"):
+        return (f"{backend}:// is not supported: fanpulse stores into SQLite or PostgreSQL "
+                f"({supported})")
+    if backend == "sqlite" and driver != "pysqlite":
+        return f"the SQLite driver {driver} is not supported: write sqlite:///PATH"
+    if backend == "postgresql" and driver != "psycopg":
+        return (f"the PostgreSQL driver {driver} is not supported: fanpulse uses psycopg 3, "
+                "write postgresql+psycopg://user@host:5432/dbname")
+    if backend == "postgresql" and not _psycopg_installed():
+        return f"PostgreSQL needs the psycopg driver, which is not installed: {POSTGRES_EXTRA}"
+    return None
+
+
+def _psycopg_installed() -> bool:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _check_timezone(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {name!r} (use an IANA name such as Asia/Ho_Chi_Minh)"
+    return None
+
+
+def _check_cron(expression: str, timezone: str) -> str | None:
+    """The schedule as APScheduler 3 will read it, refused now rather than at 02:00."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return (f"{expression!r} needs five fields (minute hour day month weekday), "
+                "e.g. '0 2 * * *'")
+    if any(c.isdigit() for c in fields[4]):
+        # APScheduler 3 counts weekdays from Monday = 0, cron from Sunday = 0: a number would
+        # silently run on the wrong day.
+        return (f"{expression!r}: write the weekday as a name (mon, tue, ..., sun; e.g. "
+                "'0 2 * * mon-fri'), not a number: APScheduler counts 0 as Monday, cron as Sunday")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        tz = ZoneInfo("UTC")  # the time zone has its own message
+    try:
+        trigger = CronTrigger.from_crontab(expression, timezone=tz)
+    except ValueError as exc:
+        return f"{expression!r} is not a valid schedule: {exc}"
+    if trigger.get_next_fire_time(None, dt.datetime.now(tz)) is None:
+        return f"{expression!r} never runs (no such day)"
+    return None
+
+
+def _check_range(key: str, value: float) -> str | None:
+    low, high = RANGES[key]
+    if value >= low and (high is None or value <= high):
+        return None
+    if key == "request_timeout":
+        return f"must be more than 0 (got {value:g})"
+    bound = f"must be at least {low:g}" + (f" and at most {high:g}" if high is not None else "")
+    return f"{bound} (got {value:g})"
+
+
+def _check_metrics(metrics: tuple[str, ...]) -> str | None:
+    bad = [m for m in metrics if not _METRIC.fullmatch(m)]
+    if bad:
+        return f"{', '.join(map(repr, bad))} is not an insights metric name (letters, digits, _)"
+    return None
+
+
+def _check_graph_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL"
+    return None
+
+
+def _checks(settings: Settings) -> list[tuple[str, Callable[[], str | None]]]:
+    """(key, check) for every setting with something to check; a check returns the problem."""
+    checks: list[tuple[str, Callable[[], str | None]]] = [
+        ("database_url", lambda: _check_database_url(settings.database_url)),
+        ("graph_url", lambda: _check_graph_url(settings.graph_url)),
+        ("graph_version", lambda: None if _GRAPH_VERSION.fullmatch(settings.graph_version)
+         else f"{settings.graph_version!r} is not a Graph API version like v27.0"),
+        ("app_id", lambda: None if not settings.app_id or settings.app_id.isdigit()
+         else f"{settings.app_id!r} is not a Meta app id (digits only)"),
+        ("timezone", lambda: _check_timezone(settings.timezone)),
+        ("schedule_cron", lambda: _check_cron(settings.schedule_cron, settings.timezone)),
+        ("page_metrics", lambda: _check_metrics(settings.page_metrics)),
+        ("post_metrics", lambda: _check_metrics(settings.post_metrics)),
+        ("report_dir", lambda: None if settings.report_dir.strip() else "must not be empty"),
+        ("log_level", lambda: None if settings.log_level.upper() in LOG_LEVELS
+         else f"{settings.log_level!r} is not a log level ({', '.join(LOG_LEVELS)})"),
+    ]
+    for key in RANGES:
+        checks.append((key, partial(_check_range, key, getattr(settings, key))))
+    return checks
+
+
+def find_problems(settings: Settings, sources: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem of ``settings``, checked without the network; each names the key and
+    where its value came from (``sources``: key -> file path, variable, command line)."""
+    sources = sources or {}
+    problems = []
+    for key, check in _checks(settings):
+        problem = check()
+        if problem is not None:
+            where = sources.get(key, "default")
+            problems.append(f"{where}: setting '{key}'{_joined(problem)}")
+    return problems
+
+
+def validate(settings: Settings, sources: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`SettingsError` listing every problem of ``settings``, if any."""
+    problems = find_problems(settings, sources)
+    if problems:
+        raise SettingsError(_problem_text(problems))
+
+
+def _joined(problem: str) -> str:
+    """"must be ..." reads after the key; any other message after a colon."""
+    return f" {problem}" if problem.startswith("must ") else f": {problem}"
