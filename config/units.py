@@ -16,6 +16,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code", "page")
+# What the store's columns hold (storage/models.py: units.code, units.name).
+MAX_CODE = 64
+MAX_NAME = 255
+# A number Excel showed in scientific notation and saved that way ("4.0E+13", "4E+13",
+# "1,23E+05" where the decimal mark is a comma): the digits of the code are lost.
+_EXCEL_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+\d+$")
+EXCEL_TEXT_HINT = "format the column as Text in Excel, then export CSV UTF-8"
+EXCEL_CSV_HINT = "in Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)'"
 
 # Levels from the top. The tree may skip levels (since July 2025 communes sit directly under
 # the province), but a child is always below its parent.
@@ -149,11 +157,7 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
     columns = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise UnitsFileError(
-            path,
-            [f"line 1: missing column(s) {', '.join(missing)}; the header must name "
-             f"{','.join(REQUIRED_COLUMNS)} (found: {','.join(columns) or 'nothing'})"],
-        )
+        raise UnitsFileError(path, [_header_problem(header, columns, missing)])
     index = {name: columns.index(name) for name in REQUIRED_COLUMNS}
 
     rows: list[UnitRow] = []
@@ -172,6 +176,10 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
                 continue
             cell = {name: record[i].strip() for name, i in index.items()}
             code, name = cell["code"], cell["name"]
+            damaged = _damaged_cells(cell)
+            if damaged:
+                problems.extend(f"line {line}: {problem}" for problem in damaged)
+                continue
             row_ok = True
             if not code:
                 problems.append(f"line {line}: empty code")
@@ -185,6 +193,10 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
                 first_line[code] = line
             if not name:
                 problems.append(f"line {line}: unit '{code}' has an empty name")
+                row_ok = False
+            elif len(name) > MAX_NAME:
+                problems.append(f"line {line}: the name of unit '{code}' has {len(name)} "
+                                f"characters; at most {MAX_NAME} are kept")
                 row_ok = False
             level = normalise_level(cell["level"])
             if level is None:
@@ -238,6 +250,37 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
     return rows
 
 
+def _header_problem(header: list[str], columns: list[str], missing: list[str]) -> str:
+    """Why the header lacks columns, with what to do when a spreadsheet caused it."""
+    problem = (f"line 1: missing column(s) {', '.join(missing)}; the header must name "
+               f"{','.join(REQUIRED_COLUMNS)} (found: {','.join(columns) or 'nothing'})")
+    joined = ",".join(header)
+    if ";" in joined:
+        # Excel writes "CSV" with the list separator of the machine's region: ";" where the
+        # decimal mark is a comma (Vietnamese among them).
+        return f"{problem}: the file is separated by semicolons (;), not commas; {EXCEL_CSV_HINT}"
+    if "\t" in joined:
+        return f"{problem}: the file is separated by tabs, not commas; {EXCEL_CSV_HINT}"
+    return problem
+
+
+def _damaged_cells(cell: dict[str, str]) -> list[str]:
+    """Cells no unit can have: a NUL character (a damaged or binary file), a code longer than
+    the store keeps, or a number Excel turned into scientific notation."""
+    problems = []
+    for column, value in cell.items():
+        if "\x00" in value:
+            problems.append(f"column '{column}' holds a NUL character: the file is damaged or "
+                            f"not a text CSV; {EXCEL_CSV_HINT}")
+        elif column in ("code", "parent_code", "page") and _EXCEL_SCIENTIFIC.match(value):
+            problems.append(f"{column} '{value}' is a number Excel turned into scientific "
+                            f"notation, and its digits are lost: {EXCEL_TEXT_HINT}")
+        elif column in ("code", "parent_code") and len(value) > MAX_CODE:
+            problems.append(f"{column} '{value[:20]}...' has {len(value)} characters; at most "
+                            f"{MAX_CODE} are kept")
+    return problems
+
+
 def _line_of(problem: str) -> int:
     match = re.match(r"line (\d+)", problem)
     return int(match.group(1)) if match else 0
@@ -272,7 +315,8 @@ def read_units_file(path: str | Path) -> list[UnitRow]:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise UnitsFileError(name, ["line 0: file not found"]) from None
+        raise UnitsFileError(name, [f"file not found (looked for {Path(path).absolute()})"]
+                             ) from None
     except OSError as exc:
-        raise UnitsFileError(name, [f"line 0: cannot read the file ({exc.strerror})"]) from None
+        raise UnitsFileError(name, [f"cannot read the file ({exc.strerror})"]) from None
     return parse_units_text(_decode(data, name), name)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from collector.run import RunResult, collect_once
 from collector.schedule import next_run, run_forever
 from config.settings import SETTINGS, Settings
-from config.units import read_units_file
+from config.units import UnitsFileError, read_units_file
 from config.units_2025 import units_2025_command
 from fanpulse.app import AppContext, friendly_errors, pass_app
 from fanpulse.cmd_access import access_group
@@ -34,7 +34,7 @@ from storage.db import current_revision, head_revision
 from storage.db import transaction as store_transaction
 from storage.db import upgrade as upgrade_store
 from storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
-from storage.units import TreeNode, load_tree, sync_units
+from storage.units import RetireRefused, TreeNode, load_tree, sync_units
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,12 +120,19 @@ def units_group() -> None:
 
 
 def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None = None,
-                      dry_run: bool = False) -> tuple[int, str]:
-    """Validate the whole file, then apply it in one transaction. Returns (rows, summary)."""
+                      dry_run: bool = False, allow_retire: bool = False) -> tuple[int, str]:
+    """Validate the whole file, then apply it in one transaction. Returns (rows, summary).
+
+    Every caller (``units import``, the nightly re-import of ``schedule``) gets the guard: a
+    file with no units, or one that would retire more than 10% of the active units, is refused
+    with :class:`UnitsFileError` saying what would have happened, unless ``allow_retire``."""
     rows = read_units_file(path)
     now = now or dt.datetime.now(dt.UTC)
     with store_transaction(engine) as session:
-        report = sync_units(session, rows, now)
+        try:
+            report = sync_units(session, rows, now, allow_retire=allow_retire)
+        except RetireRefused as exc:
+            raise UnitsFileError(str(path), exc.problems) from None
         if dry_run:
             session.rollback()
     return len(rows), report.summary()
@@ -134,15 +141,20 @@ def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None 
 @units_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
+@click.option("--allow-retire", is_flag=True,
+              help="Apply the file even if it retires more than 10% of the active units "
+                   "(or, having no units, all of them).")
 @pass_app
 @friendly_errors
-def units_import(app: AppContext, file: str, dry_run: bool) -> None:
+def units_import(app: AppContext, file: str, dry_run: bool, allow_retire: bool) -> None:
     """Import a units CSV (code,name,level,parent_code,page).
 
     The whole file is checked first; if anything is wrong every problem is listed with its
-    line and nothing is written. Units missing from the file are retired, never deleted.
+    line and nothing is written. Units missing from the file are retired, never deleted; a file
+    that would retire more than 10% of the active units (or lists none) needs --allow-retire.
     """
-    count, summary = import_units_file(app.engine(), file, dry_run=dry_run)
+    count, summary = import_units_file(app.engine(), file, dry_run=dry_run,
+                                       allow_retire=allow_retire)
     verb = "Would apply" if dry_run else "Imported"
     click.echo(f"{verb} {count} units from {file}: {summary}.")
 

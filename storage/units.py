@@ -2,6 +2,12 @@
 
 Re-importing an edited file updates names, moves units, retires units that disappeared (kept,
 marked inactive from that moment) and never deletes a unit, a Page or anything collected.
+
+A file that would retire many units at once is far more often a mistake (a file saved with only
+its header, codes Excel turned into 4.0E+13) than a reorganisation, and it stops the collection
+of every unit it retires. So an import that would retire more than :data:`RETIRE_SHARE` of the
+active units, or that lists no unit at all, is refused unless the caller allows it
+(``fanpulse units import FILE --allow-retire``).
 """
 
 from __future__ import annotations
@@ -13,10 +19,49 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.units import UnitRow
+from config.units import LEVEL_RANK, UnitRow
 from storage.models import Page, Unit, UnitChange
 
 ChangeLog = Callable[[Unit, str, str | None, str | None], None]
+
+# The share of active units one import may retire without being told to (more is refused).
+RETIRE_SHARE = 0.10
+SHOWN = 5  # units named in a refusal
+
+
+class RetireRefused(ValueError):
+    """An import would retire too many units (or the file lists none); nothing was written.
+    ``problems`` says what would have happened, one sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+def check_retirements(rows: list[UnitRow], units: list[Unit]) -> list[str]:
+    """Why applying ``rows`` over the store's ``units`` needs the operator's word: empty when
+    the file lists units and retires at most :data:`RETIRE_SHARE` of the active ones."""
+    codes = {row.code for row in rows}
+    active = [u for u in units if u.active]
+    retiring = [u for u in active if u.code not in codes]
+    if rows and len(retiring) <= RETIRE_SHARE * len(active):
+        return []
+    # The highest units first: a refusal that names the province says what is at stake.
+    retiring.sort(key=lambda u: (LEVEL_RANK.get(u.level, len(LEVEL_RANK)), u.code))
+    named = "; ".join(f"{u.code} {u.name}" for u in retiring[:SHOWN])
+    if len(retiring) > SHOWN:
+        named += f"; ... ({len(retiring)} in all)"
+    if not rows:
+        what = (f"it would retire all {len(active)} active units and stop collecting their "
+                f"Pages: {named}." if retiring else "nothing would be retired.")
+        problems = [f"the file lists no units (only its header?): {what}"]
+    else:
+        problems = [f"it would retire {len(retiring)} of the {len(active)} active units, more "
+                    f"than {RETIRE_SHARE:.0%}, and stop collecting their Pages: {named}. A unit "
+                    "is retired when its code is missing from the file: check the code column "
+                    "(Excel may have changed the codes)."]
+    problems.append("If this is what you mean, import it again with --allow-retire.")
+    return problems
 
 
 @dataclass
@@ -57,10 +102,19 @@ def _order_parents_first(rows: list[UnitRow]) -> list[UnitRow]:
     return sorted(rows, key=depth)
 
 
-def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime) -> SyncReport:
-    """Make the store's units and Page assignments match ``rows`` (already validated)."""
+def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
+               allow_retire: bool = True) -> SyncReport:
+    """Make the store's units and Page assignments match ``rows`` (already validated).
+
+    With ``allow_retire=False`` (what operators' imports use) an import that retires too many
+    units is refused before anything is written: :class:`RetireRefused`, see
+    :func:`check_retirements`."""
     report = SyncReport()
     units = {u.code: u for u in session.scalars(select(Unit))}
+    if not allow_retire:
+        problems = check_retirements(rows, list(units.values()))
+        if problems:
+            raise RetireRefused(problems)
     pages = {p.ref: p for p in session.scalars(select(Page))}
     by_unit: dict[int, list[Page]] = {}
     for page in pages.values():
