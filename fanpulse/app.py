@@ -8,16 +8,25 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings, masked_url
 from config.units import UnitsFileError
-from storage.db import StoreError, ensure_schema, make_engine
+from storage.db import StoreError, current_revision, ensure_schema, make_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The commands that write to the store, and so may create it. Every other command only reads
+# one: run where there is no store (another folder, a mistyped URL) it says so and what to run,
+# instead of leaving an empty fanpulse.db behind and reporting that nothing was collected.
+STORE_WRITERS = frozenset({"units import", "collect", "demo", "db upgrade", "schedule"})
+CREATE_HINT = ("create it with `fanpulse units import FILE` (your units CSV), or try "
+               "`fanpulse demo` for a first look")
 
 
 class AppContext:
@@ -36,12 +45,71 @@ class AppContext:
             logging.getLogger().setLevel(self._settings.log_level.upper())
         return self._settings
 
-    def engine(self, migrate: bool = True) -> Engine:
+    def engine(self, migrate: bool = True, *, create: bool | None = None) -> Engine:
+        """The store, opened on first use; its schema upgraded when behind (``migrate``).
+
+        ``create``: may a store that does not exist yet be created? None lets the running
+        command decide (:data:`STORE_WRITERS` may, every other command may not); False asks
+        for an existing store only. Without one, :class:`StoreError` says what to run, and
+        nothing is created (not even an empty SQLite file)."""
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
+            url = self.settings.database_url
+            if create is None:
+                create = _running_command() in STORE_WRITERS
+            if not create:
+                _refuse_missing_file(url)
+            engine = make_engine(url)
+            if not create:
+                _refuse_empty_store(engine, url)
+            self._engine = engine
             if migrate:
                 ensure_schema(self._engine)
         return self._engine
+
+
+def _running_command() -> str | None:
+    """The running command's path below ``fanpulse`` ("units import"); None outside a command
+    (library use, tests, the scheduler's thread), where a store may be created as before."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(names) if names else None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # make_engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _refuse_missing_file(url: str) -> None:
+    """Before connecting: connecting to a SQLite file that is not there creates it."""
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise StoreError(f"there is no fanpulse store here: {path.absolute()} does not exist; "
+                         f"{CREATE_HINT}")
+
+
+def _refuse_empty_store(engine: Engine, url: str) -> None:
+    """A database without fanpulse's tables (an empty file, a new PostgreSQL database)."""
+    try:
+        revision = current_revision(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the store: {exc.orig}") from None
+    if revision is None:
+        engine.dispose()
+        path = _sqlite_file(url)
+        where = str(path.absolute()) if path is not None else masked_url(url)
+        raise StoreError(f"there is no fanpulse store in {where} (it has no fanpulse tables); "
+                         f"{CREATE_HINT}")
 
 
 def friendly_errors(func: F) -> F:

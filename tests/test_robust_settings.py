@@ -138,3 +138,57 @@ def test_settings_command_masks_the_database_password() -> None:
 def test_the_example_file_still_loads() -> None:
     example = Path(__file__).resolve().parent.parent / "config" / "fanpulse.example.toml"
     assert load_settings(example, env={}).concurrency == 4
+
+
+# -- the store a command opens: read-only commands never create one -----------------------------
+
+READERS = [["status"], ["report"], ["query", "SELECT 1"], ["db", "status"], ["units", "list"],
+           ["access", "draft-units", "--out", "draft.csv"]]
+
+
+@pytest.mark.parametrize("args", READERS, ids=" ".join)
+def test_a_reading_command_without_a_store_says_what_to_run(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: there is no fanpulse store here: {Path('fanpulse.db').absolute()} does not "
+        "exist; create it with `fanpulse units import FILE` (your units CSV), or try "
+        "`fanpulse demo` for a first look\n")
+    assert list(Path().iterdir()) == []  # no fanpulse.db, no -wal, no report folder
+
+
+def test_access_check_without_a_store_says_so_too() -> None:
+    result = CliRunner().invoke(cli, ["access", "check"], env={"FANPULSE_ACCESS_TOKEN": "EAAG"})
+    assert result.exit_code == 1
+    assert "there is no fanpulse store here" in result.output
+    assert not Path("fanpulse.db").exists()
+
+
+def test_an_empty_database_is_no_store_either(db_url: str) -> None:
+    """A new PostgreSQL database (schema), or a SQLite file without fanpulse's tables."""
+    from sqlalchemy import create_engine, inspect
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.removeprefix("sqlite:///")).touch()
+    result = CliRunner().invoke(cli, ["--database-url", db_url, "status"])
+    assert result.exit_code == 1, result.output
+    assert "(it has no fanpulse tables); create it with `fanpulse units import FILE`" in (
+        result.output)
+    engine = create_engine(db_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_the_writing_commands_still_create_the_store(tmp_path: Path) -> None:
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,level,parent_code,page\n40,Tỉnh Nghệ An,province,,\n",
+                     encoding="utf-8")
+    assert CliRunner().invoke(cli, ["units", "import", str(units)]).exit_code == 0
+    assert Path("fanpulse.db").exists()
+    status = CliRunner().invoke(cli, ["status"])
+    assert status.exit_code == 0 and "No collection has run yet" in status.output
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    upgraded = CliRunner().invoke(cli, ["--database-url", other, "db", "upgrade"])
+    assert upgraded.exit_code == 0 and (tmp_path / "other.db").exists()
