@@ -159,6 +159,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Re-render the reports after every scheduled collection.",
     ),
     SettingSpec("log_level", "str", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    SettingSpec(
+        "query_timeout_seconds", "float", 60.0,
+        "fanpulse query stops a statement that runs longer than this (seconds; 0: no limit), "
+        "so one slow question cannot hold the store. --timeout overrides it.",
+    ),
 )
 
 SPECS = {spec.key: spec for spec in SETTINGS}
@@ -189,6 +194,7 @@ class Settings:
     report_dir: str = "fanpulse-reports"
     report_after_collect: bool = False
     log_level: str = "INFO"
+    query_timeout_seconds: float = 60.0
     config_file: str = ""  # where the settings came from, for `fanpulse settings`
 
     @property

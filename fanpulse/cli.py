@@ -112,6 +112,36 @@ def db_status(app: AppContext) -> None:
     click.echo(f"revision {current or 'none'} (latest {head}): {state}")
 
 
+@db_group.command("create-reader")
+@click.argument("name")
+@pass_app
+@friendly_errors
+def db_create_reader(app: AppContext, name: str) -> None:
+    """Create a PostgreSQL role NAME that can log in and only read the store.
+
+    NAME gets SELECT on the tables and views of the store's schema (and on those later
+    migrations add), read-only transactions and the store's schema as its search_path by
+    default, and no other right. The SQL is printed as it runs; running it again is safe.
+    Give the role to analysts, `fanpulse query` users and SQL tools instead of the
+    collector's account.
+    """
+    from storage.db import create_reader, require_postgresql
+
+    require_postgresql(app.settings.database_url)  # before a missing SQLite store is named
+    engine = app.engine()
+    try:
+        role = create_reader(engine, name, echo=click.echo)
+    finally:
+        engine.dispose()
+    url = engine.url.set(username=name, password=None, query={})
+    click.echo(
+        f"Role {name} {'created' if role.created else 'exists; its rights were granted again'}: "
+        f"it can log in to database {role.database} and read the tables and views of schema "
+        f"{role.schema}, nothing else. Give it a password (psql: \\password {name}), then "
+        f"analysts use FANPULSE_DATABASE_URL={url.render_as_string(hide_password=True)}"
+    )
+
+
 # --- units ------------------------------------------------------------------------------------
 
 @cli.group("units")

@@ -13,13 +13,18 @@ from storage.query import (
     QueryError,
     QueryRefused,
     QueryResult,
+    QueryStopped,
     SavedQuery,
+    escape_controls,
     load_saved_queries,
     parse_param_options,
     render,
     run_query,
     run_saved,
 )
+
+# The shell's code for a program ended by Ctrl-C (128 + SIGINT).
+EXIT_STOPPED = 130
 
 
 def _describe(query: SavedQuery) -> str:
@@ -30,7 +35,8 @@ def _describe(query: SavedQuery) -> str:
     return "\n".join(lines)
 
 
-def _database_url(ctx: click.Context) -> str:
+def _store(ctx: click.Context) -> tuple[str, float]:
+    """The store's URL and the query_timeout_seconds setting."""
     from config.settings import SettingsError
     from fanpulse.app import AppContext
     from storage.db import StoreError
@@ -42,7 +48,7 @@ def _database_url(ctx: click.Context) -> str:
         # Brings the schema (and so the views) up to date before the store is opened read-only;
         # its pooled connection is closed since this command reads through its own.
         app.engine().dispose()
-        return str(app.settings.database_url)
+        return str(app.settings.database_url), float(app.settings.query_timeout_seconds)
     except (SettingsError, StoreError) as exc:
         raise QueryError(str(exc)) from None
 
@@ -75,18 +81,24 @@ def _write(result: QueryResult, fmt: str, out: str | None, bom: bool) -> None:
 @click.option("--bom", is_flag=True,
               help="Start the CSV with a UTF-8 byte-order mark, so that Excel shows "
                    "Vietnamese correctly when the file is double-clicked.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Stop the statement after this long (0: no limit). Default: the "
+                   "query_timeout_seconds setting (60).")
 @click.pass_context
 def query_command(ctx: click.Context, statement: str | None, saved_name: str | None,
                   list_saved: bool, params: tuple[str, ...], fmt: str | None, out: str | None,
-                  bom: bool) -> None:
+                  bom: bool, timeout: float | None) -> None:
     """Ask the store a question in SQL, read-only.
 
     STATEMENT is one SQL statement (SELECT, WITH, VALUES, EXPLAIN, or a PRAGMA that reads),
     or the NAME of a saved query. Writes (INSERT, UPDATE, DELETE, DROP, ATTACH, a PRAGMA with
     a value, several statements, ...) are refused before anything runs, and the store is
-    opened read-only besides. The views unit_tree, unit_descendants, post_latest, page_daily
-    and unit_daily give the same figures as the reports; docs/schema.md describes every table,
-    view and column.
+    opened read-only besides. On PostgreSQL, functions that act beyond reading (pg_sleep,
+    pg_read_file, set_config, dblink, nextval, ...) are refused too. A statement that runs
+    longer than --timeout is stopped; Ctrl-C stops it in the database and exits 130. CSV
+    cells a spreadsheet would run as formulas (=, +, -, @) get a leading '. The views
+    unit_tree, unit_descendants, post_latest, page_daily and unit_daily give the same figures
+    as the reports; docs/schema.md describes every table, view and column.
 
     \b
     Examples:
@@ -116,18 +128,28 @@ def query_command(ctx: click.Context, statement: str | None, saved_name: str | N
         if bom and fmt != "csv":
             raise click.UsageError("--bom is for --format csv")
         values = parse_param_options(params)
-        url = _database_url(ctx)
+        url, setting = _store(ctx)
+        limit = setting if timeout is None else timeout
+        if limit < 0:
+            raise QueryError(f"query_timeout_seconds is {limit:g}: give 0 (no limit) or more")
         if saved_name:
             if saved_name not in saved:
                 names = ", ".join(saved) or "none"
                 raise QueryError(f"no saved query {saved_name!r} (saved queries: {names})")
-            result = run_saved(url, saved[saved_name], values)
+            result = run_saved(url, saved[saved_name], values, timeout=limit)
         else:
-            result = run_query(url, statement or "", values)
+            result = run_query(url, statement or "", values, timeout=limit)
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
         _write(result, fmt, out, bom)
     except QueryRefused as exc:
-        click.echo(f"Refused: {exc}. Nothing was run.", err=True)
+        click.echo(f"Refused: {escape_controls(str(exc))}. Nothing was run.", err=True)
         sys.exit(1)
+    except (QueryStopped, KeyboardInterrupt):
+        click.echo("Stopped by the operator (Ctrl-C); the statement was cancelled in the "
+                   "database.", err=True)
+        sys.exit(EXIT_STOPPED)
     except QueryError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        # The database's messages quote the SQL and its names: escaped, never obeyed.
+        click.echo(f"Error: {escape_controls(str(exc))}", err=True)
         sys.exit(1)

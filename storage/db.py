@@ -7,8 +7,10 @@ Functions elsewhere take a :class:`~sqlalchemy.orm.Session` or an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -127,3 +129,111 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+# --- a role that can only read (PostgreSQL) ----------------------------------------------------
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Role attributes that give more than reading; a role holding one is never made the reader.
+_ROLE_POWERS = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rolbypassrls")
+
+
+@dataclass(frozen=True)
+class ReaderRole:
+    """What :func:`create_reader` did."""
+
+    name: str
+    created: bool  # False: the role existed and was given the rights again
+    database: str
+    schema: str
+    statements: list[str]
+
+
+def quote_name(name: str) -> str:
+    """A PostgreSQL identifier, quoted (a schema may hold any character)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def require_postgresql(url: str) -> None:
+    """Refuse (:class:`StoreError`) a store that is not PostgreSQL: only it has roles."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = ""
+    if backend != "postgresql":
+        raise StoreError(
+            "a read-only role is for PostgreSQL: SQLite has no roles. `fanpulse query` already "
+            "opens the SQLite file read-only; give other tools a copy of the file, or use "
+            "`sqlite3 -readonly FILE`"
+        )
+
+
+def create_reader(engine: Engine, name: str,
+                  echo: Callable[[str], None] = lambda _sql: None) -> ReaderRole:
+    """Create (or bring back to shape) a PostgreSQL role ``name`` that can log in and SELECT
+    the tables and views of the store's schema, and nothing else; idempotent.
+
+    Each statement is passed to ``echo`` before it runs, all in one transaction. A role that
+    exists with more rights (superuser, CREATEROLE, CREATEDB, replication, BYPASSRLS, or
+    membership of another role) is refused rather than reduced: it belongs to someone else.
+    """
+    require_postgresql(engine.url.render_as_string(hide_password=False))
+    if not _ROLE_NAME.fullmatch(name):
+        raise StoreError(f"role name {name!r}: use lower-case letters, digits and _ "
+                         "(at most 63, not starting with a digit), e.g. fanpulse_reader")
+    try:
+        with engine.begin() as conn:
+            role = _reader_plan(conn, name)
+            for statement in role.statements:
+                echo(statement + ";")
+                conn.exec_driver_sql(statement)
+    except DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else repr(exc)
+        raise StoreError(f"the database refused: {first} (run this as the owner of the "
+                         "store's tables, with the CREATEROLE right, or as a superuser)") from None
+    return role
+
+
+def _reader_plan(conn: Connection, name: str) -> ReaderRole:
+    """The statements that give ``name`` exactly the reader's rights on this store."""
+    schema, database, me = conn.execute(
+        text("SELECT current_schema(), current_database(), current_user")).one()
+    if schema is None:
+        raise StoreError("the store's schema is not on the connection's search_path")
+    owner = conn.execute(text(
+        "SELECT tableowner FROM pg_tables WHERE schemaname = :schema "
+        "AND tablename = 'alembic_version'"), {"schema": schema}).scalar() or me
+    found = conn.execute(text(
+        f"SELECT rolcanlogin, {', '.join(_ROLE_POWERS)} FROM pg_roles WHERE rolname = :name"),
+        {"name": name}).mappings().first()
+    member_of = list(conn.execute(text(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = :name ORDER BY 1"),
+        {"name": name}).scalars())
+    if found is not None:
+        powers = [power[3:].upper() for power in _ROLE_POWERS if found[power]]
+        powers += [f"member of {group}" for group in member_of]
+        if powers:
+            raise StoreError(f"role {name} exists and can do more than read "
+                             f"({', '.join(powers)}); fanpulse will not make it the reader: "
+                             "choose another NAME")
+    role, schema_q = quote_name(name), quote_name(schema)
+    statements = []
+    if found is None:
+        statements.append(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                          "NOREPLICATION NOBYPASSRLS")
+    elif not found["rolcanlogin"]:
+        statements.append(f"ALTER ROLE {role} LOGIN")
+    statements += [
+        f"GRANT CONNECT ON DATABASE {quote_name(database)} TO {role}",
+        f"GRANT USAGE ON SCHEMA {schema_q} TO {role}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema_q} TO {role}",  # views included
+        # Tables and views that later migrations create (their owner creates them) too.
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_name(owner)} IN SCHEMA {schema_q} "
+        f"GRANT SELECT ON TABLES TO {role}",
+        # Defaults for its sessions (not rights): read-only transactions, the store's schema.
+        f"ALTER ROLE {role} SET default_transaction_read_only = on",
+        f"ALTER ROLE {role} SET search_path = {schema_q}",
+    ]
+    return ReaderRole(name, found is None, database, schema, statements)
+

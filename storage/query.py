@@ -10,11 +10,23 @@ Two lines of defence keep an analyst from changing the store by accident:
    opened with ``mode=ro`` (plus ``PRAGMA query_only``), PostgreSQL in a session whose every
    transaction is READ ONLY. Whatever the first line misses, the database refuses.
 
+On PostgreSQL the first line also refuses the functions that act beyond the query
+(``pg_terminate_backend``, ``pg_read_file``, ``set_config``, ``dblink``, ``nextval``, ...):
+a denylist is never complete, which is why the transaction is READ ONLY as well and why the
+README recommends a role that can only read (``fanpulse db create-reader``).
+
+Every statement runs under a time limit (the ``query_timeout_seconds`` setting): SQLite is
+interrupted from its progress handler, PostgreSQL gets ``SET LOCAL statement_timeout``. Ctrl-C
+stops the statement in the database too (SQLite: the same interrupt; PostgreSQL: psycopg sends
+the server a cancel request).
+
 Errors (callers catch the parent)::
 
     QueryError              the query could not be run; the message says why
     ├── QueryRefused        not a single read-only statement (nothing was executed)
-    └── ParameterError      a parameter is missing, unknown or malformed
+    ├── ParameterError      a parameter is missing, unknown or malformed
+    ├── QueryTimeout        the statement ran past the time limit and was stopped
+    └── QueryStopped        the operator pressed Ctrl-C; the statement was stopped
 
 Saved queries are ``.sql`` files whose leading comment describes them; ``@param`` lines in it
 declare the named parameters (see :func:`parse_saved_query` and docs/schema.md).
@@ -27,8 +39,13 @@ import datetime as dt
 import io
 import json
 import re
+import signal
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -59,12 +76,22 @@ class ParameterError(QueryError):
     """A named parameter is missing, unknown or malformed."""
 
 
+class QueryTimeout(QueryError):
+    """The statement ran longer than the time limit and was stopped in the database."""
+
+
+class QueryStopped(QueryError):
+    """The operator pressed Ctrl-C; the statement was stopped in the database."""
+
+
 @dataclass(frozen=True)
 class QueryResult:
-    """Column names and rows, values already plain (ISO strings for dates and times)."""
+    """Column names and rows, values already plain (ISO strings for dates and times), and
+    warnings for the operator (e.g. connected as a PostgreSQL superuser)."""
 
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    warnings: list[str] = field(default_factory=list, compare=False)
 
 
 # --- first line: read the statement ---------------------------------------------------------
@@ -83,6 +110,25 @@ READ_PRAGMAS = frozenset({
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
     "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
 })
+# PostgreSQL functions that act beyond reading the store: signal or read the server, its files
+# or other databases, change settings, sequences or large objects, take locks, run SQL given
+# as text. Names are compared in lower case; a name that starts with a prefix is refused too.
+PG_REFUSED_FUNCTIONS = frozenset({
+    "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+    "pg_logfile_rotate", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
+    "pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir",
+    "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync", "set_config",
+    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "nextval", "setval", "pg_notify",
+    "pg_switch_wal", "pg_create_restore_point", "pg_promote", "pg_backup_start",
+    "pg_backup_stop", "pg_start_backup", "pg_stop_backup", "pg_drop_replication_slot",
+    "pg_logical_emit_message", "pg_log_backend_memory_contexts", "pg_import_system_collations",
+    "pg_wal_replay_pause", "pg_wal_replay_resume", "lowrite", "query_to_xml",
+    "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
+    "ts_stat", "txid_current", "pg_current_xact_id",
+})
+PG_REFUSED_PREFIXES = ("dblink", "pg_advisory", "pg_try_advisory", "lo_", "pg_stat_reset",
+                       "pg_create_", "pg_copy_", "pg_replication_origin_",
+                       "pg_replication_slot_advance")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -200,6 +246,21 @@ def check_read_only(sql: str, dialect: str = "sqlite") -> None:
         if word == "ANALYZE" and first == "EXPLAIN":
             continue  # EXPLAIN ANALYZE of a read statement (PostgreSQL)
         raise QueryRefused(f"{word} changes the store; `fanpulse query` only reads")
+    if dialect == "postgresql":
+        _check_functions(code)
+
+
+def _check_functions(code: Sequence[_Token]) -> None:
+    """Refuse a call of a PostgreSQL function that acts beyond reading (a name before "(",
+    schema-qualified or quoted alike)."""
+    for k, token in enumerate(code[:-1]):
+        if code[k + 1].text != "(" or token.kind not in ("word", "quoted"):
+            continue
+        name = (token.text[1:-1].replace('""', '"') if token.kind == "quoted"
+                else token.text).lower()
+        if name in PG_REFUSED_FUNCTIONS or name.startswith(PG_REFUSED_PREFIXES):
+            raise QueryRefused(f"{name}() acts beyond reading the store (the server, its files, "
+                               "settings, sequences or locks); `fanpulse query` only reads")
 
 
 def _check_pragma(code: Sequence[_Token]) -> None:
@@ -282,6 +343,8 @@ def read_only_engine(url: str) -> Engine:
         parsed = parsed.update_query_dict(
             {"options": f"{options} -c default_transaction_read_only=on -c jit=off".strip()}
         )
+        if "application_name" not in parsed.query:  # how a DBA finds it in pg_stat_activity
+            parsed = parsed.update_query_dict({"application_name": "fanpulse query"})
         return create_engine(parsed, pool_pre_ping=True)
     raise QueryError(f"fanpulse query supports SQLite and PostgreSQL stores, not {backend}")
 
@@ -305,10 +368,13 @@ def _lower(value: Any) -> Any:
 
 
 def execute_read_only(url: str, sql: str, params: Mapping[str, Any] | None = None,
-                      types: Mapping[str, TypeEngine[Any]] | None = None) -> QueryResult:
+                      types: Mapping[str, TypeEngine[Any]] | None = None,
+                      timeout: float | None = None) -> QueryResult:
     """Run one statement on a read-only connection and return plain rows.
 
-    This is the second line of defence alone: it does not check the text (run_query does).
+    ``timeout`` (seconds; None or 0: no limit) stops the statement in the database, as Ctrl-C
+    does (:class:`QueryTimeout`, :class:`QueryStopped`). This is the second line of defence
+    alone: it does not check the text (run_query does).
     """
     dialect = dialect_of(url)
     statement = text(_for_sqlalchemy(sql, dialect))
@@ -322,22 +388,113 @@ def execute_read_only(url: str, sql: str, params: Mapping[str, Any] | None = Non
              if name in wanted]
     if typed:
         statement = statement.bindparams(*typed)
+    limit = timeout if timeout and timeout > 0 else None
     engine = read_only_engine(url)
+    stop = _Stop(limit)
     try:
         with engine.connect() as conn:
+            warnings: list[str] = []
             if dialect == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            result = conn.execute(statement, {k: v for k, v in given.items() if k in wanted})
-            columns = list(result.keys())
-            rows = [tuple(plain(value) for value in row) for row in result]
+                if limit is not None:  # SET LOCAL: for this transaction only
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(limit * 1000)}")
+                warnings += _superuser_warning(conn)
+            with _sqlite_guard(conn, stop), _operator_stop(stop, dialect):
+                result = conn.execute(statement, {k: v for k, v in given.items() if k in wanted})
+                columns = list(result.keys())
+                rows = [tuple(plain(value) for value in row) for row in result]
             conn.rollback()
+    except KeyboardInterrupt:  # PostgreSQL: psycopg has sent the server a cancel request
+        raise QueryStopped("stopped by the operator; the statement was cancelled") from None
     except DBAPIError as exc:
-        raise QueryError(_db_message(exc)) from None
+        raise _stopped(stop, exc) or QueryError(_db_message(exc)) from None
     except StatementError as exc:
         raise QueryError(str(exc.orig or exc).splitlines()[0]) from None
     finally:
         engine.dispose()
-    return QueryResult(columns, rows)
+    if stop.operator:  # Ctrl-C came after the last row: the operator still wanted to stop
+        raise QueryStopped("stopped by the operator")
+    return QueryResult(columns, rows, warnings)
+
+
+class _Stop:
+    """Why a running statement must stop: the operator's Ctrl-C, or the time limit."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.deadline = time.monotonic() + limit if limit is not None else None
+        self.operator = False
+
+    def due(self) -> bool:
+        return self.operator or (self.deadline is not None and time.monotonic() > self.deadline)
+
+
+# SQLite calls the progress handler every this many virtual-machine instructions: often enough
+# to stop within milliseconds, rarely enough to cost nothing measurable.
+_PROGRESS_STEPS = 20_000
+
+
+@contextmanager
+def _sqlite_guard(conn: Any, stop: _Stop) -> Iterator[None]:
+    """On SQLite, interrupt the statement from its progress handler when ``stop`` is due."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    dbapi = conn.connection.driver_connection
+    dbapi.set_progress_handler(lambda: 1 if stop.due() else 0, _PROGRESS_STEPS)
+    try:
+        yield
+    finally:
+        dbapi.set_progress_handler(None, _PROGRESS_STEPS)
+
+
+@contextmanager
+def _operator_stop(stop: _Stop, dialect: str) -> Iterator[None]:
+    """Ctrl-C while a SQLite statement runs marks ``stop`` (its progress handler then ends the
+    statement). Python's own KeyboardInterrupt would be swallowed inside that handler. On
+    PostgreSQL the default handler stays: psycopg turns the KeyboardInterrupt into a cancel
+    request to the server. Signals can only be handled in the main thread, and a process
+    started with Ctrl-C ignored (a background job) keeps ignoring it."""
+    if (dialect != "sqlite" or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+        yield
+        return
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        stop.operator = True
+
+    previous: Callable[..., Any] | int | None = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stopped(stop: _Stop, exc: DBAPIError) -> QueryError | None:
+    """The error to raise when ``exc`` is the database stopping the statement, else None."""
+    orig = exc.orig
+    sqlite_stop = isinstance(orig, sqlite3.OperationalError) and "interrupted" in str(orig)
+    pg_stop = type(orig).__name__ == "QueryCanceled"
+    if not (sqlite_stop or pg_stop):
+        return None
+    if stop.operator:
+        return QueryStopped("stopped by the operator; the statement was cancelled")
+    seconds = f"{stop.limit:g}" if stop.limit is not None else "?"
+    return QueryTimeout(f"the statement ran longer than {seconds} s and was stopped "
+                        "(query_timeout_seconds; --timeout SECONDS for one query, 0: no limit)")
+
+
+def _superuser_warning(conn: Any) -> list[str]:
+    """A warning when this PostgreSQL session may do anything: then only fanpulse's checks
+    and the READ ONLY transaction stand between the SQL and the server."""
+    role, is_super = conn.exec_driver_sql(
+        "SELECT current_user, current_setting('is_superuser')").one()
+    if is_super != "on":
+        return []
+    return [f"fanpulse query is connected as the PostgreSQL superuser '{role}': only its checks "
+            "and a READ ONLY transaction keep this SQL from changing the server. Give analysts "
+            "a role that can only read: fanpulse db create-reader NAME (README: a read-only "
+            "role for analysts)."]
 
 
 def _db_message(exc: DBAPIError) -> str:
@@ -348,8 +505,10 @@ def _db_message(exc: DBAPIError) -> str:
     return f"the database said: {message}"
 
 
-def run_query(url: str, sql: str, params: Mapping[str, str] | None = None) -> QueryResult:
-    """Check that ``sql`` only reads, then run it read-only with ``params`` bound as text."""
+def run_query(url: str, sql: str, params: Mapping[str, str] | None = None,
+              timeout: float | None = None) -> QueryResult:
+    """Check that ``sql`` only reads, then run it read-only with ``params`` bound as text,
+    stopped after ``timeout`` seconds."""
     dialect = dialect_of(url)
     check_read_only(sql, dialect)
     params = params or {}
@@ -357,7 +516,7 @@ def run_query(url: str, sql: str, params: Mapping[str, str] | None = None) -> Qu
     if unused:
         raise ParameterError("the statement has no parameter " + ", ".join(
             f":{name}" for name in unused))
-    return execute_read_only(url, sql, params)
+    return execute_read_only(url, sql, params, timeout=timeout)
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -390,7 +549,7 @@ def plain(value: Any) -> Any:
 
 # --- saved queries --------------------------------------------------------------------------
 
-PARAM_KINDS = ("text", "int", "date", "month")
+PARAM_KINDS = ("text", "int", "date", "month", "unit")
 _PARAM_LINE = re.compile(
     r"^@param\s+(?P<name>[A-Za-z_]\w*)\s+(?P<kind>\w+)(?:=(?P<default>\S*))?\s*(?P<help>.*)$"
 )
@@ -518,7 +677,7 @@ def bind_saved_params(query: SavedQuery, given: Mapping[str, str],
                 for suffix, months in (("", 0), ("_prev", -1), ("_next", 1)):
                     values[f"{name}{suffix}"] = _month_start(first, months)
                     types[f"{name}{suffix}"] = Date()
-            else:
+            else:  # text, and unit (a code, checked against the store by run_saved)
                 values[name], types[name] = raw, String()
         except ValueError:
             example = {"int": "30", "date": "2026-11-18 or today-7",
@@ -530,11 +689,26 @@ def bind_saved_params(query: SavedQuery, given: Mapping[str, str],
 
 
 def run_saved(url: str, query: SavedQuery, params: Mapping[str, str] | None = None,
-              today: dt.date | None = None) -> QueryResult:
-    """Run a saved query with its declared parameters (checked like any ad-hoc query)."""
+              today: dt.date | None = None, timeout: float | None = None) -> QueryResult:
+    """Run a saved query with its declared parameters (checked like any ad-hoc query).
+
+    A ``unit`` parameter must name a unit of the store: an unknown code is refused with
+    :class:`ParameterError` rather than answered with no rows, which reads like "no data".
+    """
     check_read_only(query.sql, dialect_of(url))
     values, types = bind_saved_params(query, params or {}, today)
-    return execute_read_only(url, query.sql, values, types)
+    for spec in query.params:
+        if spec.kind == "unit":
+            _check_unit(url, query.name, spec.name, str(values[spec.name]), timeout)
+    return execute_read_only(url, query.sql, values, types, timeout=timeout)
+
+
+def _check_unit(url: str, query: str, name: str, code: str, timeout: float | None) -> None:
+    found = execute_read_only(url, "SELECT name FROM units WHERE code = :code", {"code": code},
+                              timeout=timeout)
+    if not found.rows:
+        raise ParameterError(f"{query}: {name}={code!r} is no unit of the store "
+                             "(`fanpulse units list --all` shows the codes)")
 
 
 def parse_param_options(options: Sequence[str]) -> dict[str, str]:
@@ -561,14 +735,39 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# Control characters a terminal would obey (ESC[31m colours, ESC]... titles, a CR that
+# overwrites the line, C1 codes such as the one-byte CSI) and the marks that reverse the order of
+# the text around them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
+def escape_controls(value: str) -> str:
+    """``value`` with every control character written as an escape (``\\x1b``, ``\\u202e``),
+    so that text from the store is shown on a terminal, never obeyed by it."""
+    if value.isprintable():
+        return value
+    out = []
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+            code = ord(ch)
+            out.append({"\t": "\\t", "\r": "\\r", "\n": "\\n"}.get(ch)
+                       or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def write_table(result: QueryResult, out: TextIO, max_width: int = 60) -> None:
-    """Aligned columns for a terminal; numbers right-aligned, long text cut with an ellipsis."""
+    """Aligned columns for a terminal; numbers right-aligned, long text cut with an ellipsis,
+    control characters escaped (a cell may hold ESC sequences from a Page's post)."""
     def clip(value: str) -> str:
-        value = value.replace("\n", " ")
+        value = escape_controls(value.replace("\n", " "))
         return value if len(value) <= max_width else value[: max_width - 1] + "…"
 
     cells = [[clip(_cell(v)) for v in row] for row in result.rows]
-    widths = [len(c) for c in result.columns]
+    columns = [escape_controls(c) for c in result.columns]
+    widths = [len(c) for c in columns]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [all(isinstance(r[i], int | float) and not isinstance(r[i], bool)
@@ -579,7 +778,7 @@ def write_table(result: QueryResult, out: TextIO, max_width: int = 60) -> None:
         return "  ".join(v.rjust(w) if num else v.ljust(w)
                          for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
 
-    out.write(line(result.columns) + "\n")
+    out.write(line(columns) + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in cells:
         out.write(line(row) + "\n")
@@ -587,11 +786,25 @@ def write_table(result: QueryResult, out: TextIO, max_width: int = 60) -> None:
     out.write(f"({count} row{'' if count == 1 else 's'})\n")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# =cmd|..., +, -, @ and a leading tab or CR on some of them): "CSV injection".
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell. Text that a spreadsheet would run as a formula gets a leading ``'``
+    (shown as text, the way Excel and LibreOffice mark it); numbers stay numbers, -5 included,
+    since only text can carry a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return _cell(value)
+
+
 def write_csv(result: QueryResult, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(result.columns)
+    writer.writerow([csv_cell(c) for c in result.columns])
     for row in result.rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
 
 
 def write_json(result: QueryResult, out: TextIO) -> None:

@@ -6,7 +6,7 @@
 -- engagement count the posts published that day, each at its latest snapshot.
 -- The same figures as the unit_daily view, computed for this one unit only: its Pages'
 -- snapshots once, with LAG for the previous one, so a whole year stays fast.
--- @param unit text  the unit's code, as in the units file (e.g. 412)
+-- @param unit unit  the unit's code, as in the units file (e.g. 412); an unknown code is refused
 -- @param from date=today-30  first local day, YYYY-MM-DD or today-N
 -- @param to date=today  last local day, YYYY-MM-DD or today-N
 WITH unit_pages AS (
