@@ -75,7 +75,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "database_url", "str", "sqlite:///fanpulse.db",
         "SQLAlchemy URL of the store. Default: the SQLite file fanpulse.db in the working "
-        "directory. PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+        "directory. PostgreSQL: postgresql+psycopg://user@host:5432/dbname (postgres:// and "
+        "postgresql:// are read as that; needs pip install 'fanpulse[postgres]').",
     ),
     SettingSpec(
         "graph_url", "str", "https://graph.facebook.com",
@@ -117,33 +118,37 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "schedule_cron", "str", "0 2 * * *",
         "When the nightly collection runs (crontab fields: minute hour day month weekday), in "
-        "the time zone above.",
+        "the time zone above. Write weekdays by name (mon-fri): APScheduler counts 0 as Monday.",
     ),
     SettingSpec(
         "misfire_grace_seconds", "int", 3600,
-        "How late a scheduled run may start (machine asleep, process busy) and still run.",
+        "How late a scheduled run may start (machine asleep, process busy) and still run; "
+        "seconds, at least 1.",
     ),
     SettingSpec(
         "lookback_days", "int", 7,
-        "Posts younger than this get their engagement refreshed every night.",
+        "Posts younger than this get their engagement refreshed every night (1 to 90 days).",
     ),
     SettingSpec(
-        "concurrency", "int", 4, "How many Graph requests the collector keeps in flight.",
+        "concurrency", "int", 4,
+        "How many Graph requests the collector keeps in flight (1 to 32).",
     ),
-    SettingSpec("request_timeout", "float", 30.0, "Seconds before one Graph request times out."),
+    SettingSpec("request_timeout", "float", 30.0,
+                "Seconds before one Graph request times out (more than 0)."),
     SettingSpec(
         "max_retries", "int", 4,
-        "Retries of one Graph request on transient errors (5xx, timeouts, throttling).",
+        "Retries of one Graph request on transient errors (5xx, timeouts, throttling); 0 to "
+        "20.",
     ),
     SettingSpec(
         "max_wait_seconds", "float", 120.0,
         "Longest pause the collector takes when Meta asks it to slow down; a Page that must "
-        "wait longer is left for the next run and reported.",
+        "wait longer is left for the next run and reported. Seconds, 0 or more.",
     ),
     SettingSpec(
         "insights_recheck_days", "int", 7,
         "A Page whose insights Facebook refused or left empty, or whose posts were not "
-        "readable, is asked again after this many days.",
+        "readable, is asked again after this many days (at least 1).",
     ),
     SettingSpec(
         "page_metrics", "list", list(DEFAULT_PAGE_METRICS),
@@ -389,6 +394,7 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "max_retries": (0, 20),
     "max_wait_seconds": (0, None),
     "insights_recheck_days": (1, None),
+    "query_timeout_seconds": (0, None),  # 0: no limit
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _METRIC = re.compile(r"[A-Za-z0-9_]+")

@@ -32,6 +32,7 @@ def refusal(tmp_path: Path, toml: str) -> str:
     ("insights_recheck_days = 0\n", "setting 'insights_recheck_days' must be at least 1"),
     ("request_timeout = 0\n", "setting 'request_timeout' must be more than 0"),
     ("max_retries = -1\n", "setting 'max_retries' must be at least 0 and at most 20"),
+    ("query_timeout_seconds = -1\n", "setting 'query_timeout_seconds' must be at least 0"),
     ("concurrency = 2.7\n", "setting 'concurrency': expected a whole number, not a fraction"),
     ("concurrency = true\n", "setting 'concurrency': expected a whole number"),
     ("request_timeout = nan\n", "setting 'request_timeout': expected a finite number"),
