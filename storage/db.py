@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -94,11 +95,16 @@ def head_revision() -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` through the named, ordered migrations."""
+    """Bring the schema to ``revision`` through the named, ordered migrations.
+
+    Each migration is one transaction (storage/migrations/env.py): when this fails, the store
+    is at the last revision that completed."""
     try:
         command.upgrade(alembic_config(engine), revision)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise StoreError(f"cannot upgrade the store: {exc.orig}") from None
+    except CommandError as exc:  # e.g. another process moved alembic_version meanwhile
+        raise StoreError(f"cannot upgrade the store: {exc}") from None
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -117,7 +123,21 @@ def ensure_schema(engine: Engine) -> None:
             "(written by a newer version?)"
         )
     log.info("upgrading the store schema from %s to %s", current or "empty", head)
-    upgrade(engine)
+    while True:
+        try:
+            upgrade(engine)
+            return
+        except StoreError:
+            # Commands started together on a store that was behind (SQLite: each migration
+            # takes the write lock in turn): the one that lost the race finds the work done,
+            # or goes on from where the store now is. A failure that moves nothing is raised.
+            now = current_revision(engine)
+            if now == head:
+                return
+            if now == current:
+                raise
+            log.info("the store was upgraded meanwhile to %s; going on from there", now)
+            current = now
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -465,3 +465,31 @@ def test_sqlite_connections_keep_their_usual_transactions_after_a_migration(
     with engine.connect() as conn:
         assert conn.connection.driver_connection.isolation_level == ""  # type: ignore[union-attr]
     engine.dispose()
+
+
+ENSURE_SCHEMA = textwrap.dedent("""
+    import sys
+    from storage.db import current_revision, ensure_schema, make_engine
+
+    engine = make_engine(sys.argv[1])
+    ensure_schema(engine)
+    print(current_revision(engine))
+""")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_commands_started_together_on_an_empty_store_all_upgrade_it(dialect: str,
+                                                                     tmp_path: Path) -> None:
+    """Three commands at once on a store that is behind: one migrates, the others wait for
+    it (SQLite: BEGIN IMMEDIATE) or find the work done and go on; none fails."""
+    refs = references(dialect, tmp_path)
+    with fresh_store(dialect, tmp_path, "together") as url:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        children = [subprocess.Popen([sys.executable, "-c", ENSURE_SCHEMA, url], env=env,
+                                     text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for _ in range(3)]
+        results = [(child.communicate(timeout=120), child.returncode) for child in children]
+        for (out, err), code in results:
+            assert code == 0, err
+            assert out.strip() == head_revision()
+        assert assert_at_a_revision_then_upgradable(url, refs) == head_revision()

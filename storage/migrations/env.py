@@ -7,6 +7,10 @@ from there. SQLite can roll back DDL, but Python's sqlite3 module (``isolation_l
 never opens a transaction before a CREATE or ALTER, so each DDL statement would commit on its
 own; :func:`sqlite_transactional_ddl` turns that off for the migration connection and lets
 SQLAlchemy's own BEGIN reach the database (SQLAlchemy's documented pysqlite recipe).
+
+A future SQLite migration that must rebuild a table other tables point at would need
+``PRAGMA foreign_keys=OFF``, which SQLite ignores inside a transaction; the migrations so far
+avoid such rebuilds (see 0003, 0006), and a new one should too, or say what it gives up.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ def sqlite_transactional_ddl(connection: Connection) -> Iterator[None]:
     before = dbapi.isolation_level  # type: ignore[union-attr]
 
     def emit_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at once, waiting out another writer (busy_timeout):
+        # a deferred BEGIN that reads first and writes later fails at once with "database is
+        # locked" when a concurrent upgrade committed in between.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     dbapi.isolation_level = None  # type: ignore[union-attr]
     event.listen(connection, "begin", emit_begin)
@@ -53,9 +60,31 @@ def sqlite_transactional_ddl(connection: Connection) -> Iterator[None]:
         dbapi.isolation_level = before  # type: ignore[union-attr]
 
 
+@contextmanager
+def one_upgrade_at_a_time(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: hold a session advisory lock (per schema) while migrating, so commands
+    started together upgrade one after the other; the next one then finds nothing to do. The
+    server releases it when the session ends, a killed process included. (On SQLite each
+    migration's BEGIN IMMEDIATE waits for the writer, and storage.db.ensure_schema goes on
+    from wherever another process left the store.)"""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    key = "SELECT hashtext('fanpulse schema upgrade ' || current_schema())"
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock(({key}))")
+    connection.commit()  # the lock outlives the transaction; Alembic starts with none open
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock(({key}))")
+        connection.commit()
+
+
 def run_migrations(connection: Connection, **options: Any) -> None:
     """Run the pending migrations on ``connection``, one transaction each."""
-    with sqlite_transactional_ddl(connection):
+    with one_upgrade_at_a_time(connection), sqlite_transactional_ddl(connection):
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
