@@ -78,6 +78,8 @@ def replace_folder(target: Path) -> Iterator[Path]:
     _recover(target)
     staging = _sibling(target, "new")
     staging.mkdir()  # the umask's mode, as any folder the user makes (not mkdtemp's 0700)
+    if target.is_dir():  # keep what an administrator set on the shared folder
+        staging.chmod(target.stat().st_mode & 0o7777)
     try:
         yield staging
         _swap_in(staging, target)
@@ -128,8 +130,7 @@ def exchange(first: Path, second: Path) -> bool:
 def _recover(target: Path) -> None:
     """Undo what a killed build left: put an old folder back if the target is missing (the
     instant between the two renames), then delete the leftovers of dead builds."""
-    leftovers = sorted(_leftovers(target), key=lambda item: item[1].stat().st_mtime,
-                       reverse=True)
+    leftovers = sorted(_leftovers(target), key=lambda item: _mtime(item[1]), reverse=True)
     if not target.exists():
         for kind, path in leftovers:
             if kind == "old":
@@ -138,6 +139,13 @@ def _recover(target: Path) -> None:
                 break
     for _kind, path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another build
+        return 0.0
 
 
 def _leftovers(target: Path) -> Iterator[tuple[str, Path]]:

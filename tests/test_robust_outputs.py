@@ -97,6 +97,9 @@ def test_the_new_folder_has_the_usual_mode_not_a_private_one(store: Any, tmp_pat
     finally:
         os.umask(umask)
     assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o755
+    (tmp_path / "shared").chmod(0o2775)  # an administrator's choice for a shared folder
+    build_reports(store[0], tmp_path / "shared", lang="en", now=NOW)
+    assert (tmp_path / "shared").stat().st_mode & 0o7777 == 0o2775
 
 
 def _fail(*_args: Any, **_kwargs: Any) -> Any:
