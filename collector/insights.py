@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,15 @@ def insight_values(body: Any) -> list[dict[str, Any]]:
 
 
 def value_columns(value: Any) -> dict[str, Any]:
-    """An insight value as stored: a number in ``value``, an object (by type) in ``value_json``."""
-    return {"value": float(value) if isinstance(value, int | float) else None,
-            "value_json": value if isinstance(value, dict) else None}
+    """An insight value as stored: a number in ``value``, an object (by type) in ``value_json``.
+    A number no float holds (or NaN) is unknown (None), never a failed run."""
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = None
+        if number is not None and not math.isfinite(number):
+            number = None
+    return {"value": number, "value_json": value if isinstance(value, dict) else None}
 

@@ -75,7 +75,8 @@ class NothingToCollect(ValueError):
 
 def collect_once(settings: Settings, engine: Engine, client: GraphClient | None = None, *,
                  clock: Clock | None = None, since: dt.date | None = None,
-                 trigger: str = "manual", progress: Progress | None = None) -> RunResult:
+                 trigger: str = "manual", progress: Progress | None = None,
+                 notes: list[str] | None = None) -> RunResult:
     """Collect every active Page once. Refuses (LockBusy) while another collection runs,
     (NothingToCollect) when no Page is active, (ValueError) a backfill date in the future."""
     if not settings.access_token:
@@ -98,6 +99,7 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
         day = now.astimezone(settings.tz).date()
         run_id = start_run(engine, now, trigger, day)
         night = Night(settings, engine, client, run_id, now, day, since, progress=progress)
+        night.notes.extend(notes or [])
         if takeover:
             night.notes.append(takeover)
         try:

@@ -369,12 +369,25 @@ def terminal_progress() -> Callable[[int, int, int], None] | None:
 
 def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:
     settings = app.settings
+    if not settings.access_token:  # before the store is opened (or created)
+        raise CollectRefused("no access token: set FANPULSE_ACCESS_TOKEN or "
+                             "FANPULSE_ACCESS_TOKEN_FILE (README: Pointing it at real Pages)")
     engine = app.engine()
+    notes: list[str] = []
     if settings.units_file and trigger == "schedule":
-        count, summary = import_units_file(engine, settings.units_file)
-        log.info("units file %s re-imported: %s", settings.units_file, summary)
+        try:
+            count, summary = import_units_file(engine, settings.units_file)
+            log.info("units file %s re-imported: %s", settings.units_file, summary)
+        except UnitsFileError as exc:
+            # A bad or dangerous units file must not cost the night: collect the units
+            # already in the store, and say why the file was not applied.
+            why = "; ".join(exc.problems)[:1000]
+            log.error("units file %s refused, collecting the units already stored: %s",
+                      settings.units_file, why)
+            notes.append(f"units file {settings.units_file} was refused and not applied "
+                         f"(the units already stored were collected): {why}")
     try:
-        return collect_once(settings, engine, since=since, trigger=trigger,
+        return collect_once(settings, engine, since=since, trigger=trigger, notes=notes,
                             progress=terminal_progress() if trigger == "manual" else None)
     except LockBusy as exc:
         raise CollectRefused(str(exc)) from None

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import InsightsBacklog
+from storage.save import storable_text
 
 Window = tuple[dt.date, dt.date]
 
@@ -54,9 +55,10 @@ def update_backlog(session: Session, page_id: int, succeeded: Sequence[Window],
                 session.delete(waiting)
     session.execute(delete(InsightsBacklog).where(InsightsBacklog.page_id == page_id,
                                                   InsightsBacklog.until <= oldest))
-    for since, until, error in failed:
+    for since, until, raw_error in failed:
         if until <= oldest:
             continue
+        error = storable_text(raw_error)[0]
         row = session.scalars(select(InsightsBacklog).where(
             InsightsBacklog.page_id == page_id, InsightsBacklog.since == since,
             InsightsBacklog.until == until)).first()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import transaction
 from storage.models import CollectionRun, Lock, Page, PageError, Unit
+from storage.save import storable_text
 
 COLLECT_LOCK = "collect"
 # The holder renews its lock every HEARTBEAT from a timer thread (not from progress, which a
@@ -170,6 +171,7 @@ def record_page_error(engine: Engine, run_id: int, page_id: int | None, kind: st
                       message: str, now: dt.datetime, code: int | None = None,
                       subcode: int | None = None, retry_after: int | None = None,
                       severity: str = "failed") -> None:
+    message = storable_text(message)[0]  # Facebook's own words may hold a NUL
     with transaction(engine) as session:
         session.add(PageError(run_id=run_id, page_id=page_id, occurred_at=now, kind=kind,
                               code=code, subcode=subcode, message=message,
@@ -179,6 +181,7 @@ def record_page_error(engine: Engine, run_id: int, page_id: int | None, kind: st
 def finish_run(engine: Engine, run_id: int, now: dt.datetime, *, status: str, pages_total: int,
                pages_ok: int, pages_failed: int, graph_calls: int, api_version: str | None,
                message: str | None) -> None:
+    message = storable_text(message)[0] if message else message
     with transaction(engine) as session:
         session.execute(update(CollectionRun).where(CollectionRun.id == run_id).values(
             finished_at=now, status=status, pages_total=pages_total, pages_ok=pages_ok,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -145,12 +146,22 @@ def test_the_nightly_reimport_obeys_the_guard(nghe_an: Engine, db_url: str, tmp_
     monkeypatch.setenv("FANPULSE_ACCESS_TOKEN", "EAAG-test")
     header_only = write(tmp_path / "u.csv", LINES[:1])
     app = AppContext(None, {"database_url": db_url, "units_file": str(header_only)})
+    seen: dict[str, Any] = {}
+
+    def collect(*_args: Any, **kwargs: Any) -> str:
+        seen.update(kwargs)
+        return "collected"
+
+    # The night still runs, on the units already stored, and its note says why the file
+    # was not applied.
+    monkeypatch.setattr("fanpulse.cli.collect_once", collect)
     try:
-        with pytest.raises(UnitsFileError, match="the file lists no units"):
-            run_collection(app, None, "schedule")
+        assert run_collection(app, None, "schedule") == "collected"  # type: ignore[comparison-overlap]
     finally:
         app.engine().dispose()
     assert active_units(nghe_an) == 482
+    assert any("was refused and not applied" in n and "the file lists no units" in n
+               for n in seen["notes"])
 
 
 # -- what spreadsheets do to a units file -------------------------------------------------------

@@ -167,3 +167,11 @@ def test_collect_with_no_active_page_exits_1_with_an_instruction(lite: Harness) 
     assert "no active Page to collect" in result.output and "units import" in result.output
     with transaction(lite.engine) as s:
         assert s.scalars(select(CollectionRun)).all() == []
+
+
+def test_collect_without_a_token_creates_no_store(tmp_path: Any) -> None:
+    store = tmp_path / "nothing-here.db"
+    result = CliRunner().invoke(cli, ["--database-url", f"sqlite:///{store}", "collect"],
+                                env={"FANPULSE_ACCESS_TOKEN": ""})
+    assert result.exit_code == 1 and "no access token" in result.output
+    assert not store.exists()

@@ -34,9 +34,8 @@ def test_job_options() -> None:
 
 
 def test_bad_cron_is_a_settings_error() -> None:
-    settings = load_settings(None, env={}, schedule_cron="0 25 * * *")
-    with pytest.raises(SettingsError, match="schedule_cron"):
-        next_run(settings)
+    with pytest.raises(SettingsError, match="schedule_cron"):  # refused when loaded
+        next_run(load_settings(None, env={}, schedule_cron="0 25 * * *"))
 
 
 def test_schedule_command_refuses_without_a_token() -> None:
