@@ -93,8 +93,11 @@ def _refuse_missing_file(url: str) -> None:
     """Before connecting: connecting to a SQLite file that is not there creates it."""
     path = _sqlite_file(url)
     if path is not None and not path.exists():
+        demo = path.parent / "fanpulse-demo.db"
+        seen = (f"; the demo's store is beside it: fanpulse --database-url sqlite:///{demo} ..."
+                if demo.exists() else "")
         raise StoreError(f"there is no fanpulse store here: {path.absolute()} does not exist; "
-                         f"{CREATE_HINT}")
+                         f"{CREATE_HINT}{seen}")
 
 
 def _refuse_empty_store(engine: Engine, url: str) -> None:

@@ -102,8 +102,9 @@ def test_demo_runs_on_the_default_store(tmp_path: Path) -> None:
     units.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run("demo", "--units", str(units), "--nights", "2", "--backfill-days", "5")
     assert result.exit_code == 0, result.output
-    assert Path("fanpulse.db").exists()
+    assert Path("fanpulse-demo.db").exists()  # its own store, never the configured one
+    assert not Path("fanpulse.db").exists()
     assert "Run 3: ok. 40 of 40 Pages collected" in result.output
-    status = run("status")
+    status = run("--database-url", "sqlite:///fanpulse-demo.db", "status")
     assert "no Page failed" in status.output
     assert status.output.count(" ok ") >= 3

@@ -148,7 +148,9 @@ def test_cli_default_folder_is_the_report_dir_setting(built: BuiltReports,
     result = CliRunner(env={"FANPULSE_REPORT_DIR": str(tmp_path / "from-setting")}).invoke(
         cli, ["--database-url", built.db_url, "report", "--unit", "C00001"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "from-setting" / "index.html").is_file()
+    # A one-unit report goes beside the full one, never over it.
+    assert (tmp_path / "from-setting-unit-C00001" / "index.html").is_file()
+    assert not (tmp_path / "from-setting").exists()
 
 
 def test_a_store_with_units_and_no_data_yet(engine: Engine, tmp_path: Path) -> None:
