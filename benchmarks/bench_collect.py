@@ -43,14 +43,14 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.audience import PAGE_FIELDS, audience_counts  # noqa: E402
-from collector.run import collect_once, make_client  # noqa: E402
-from config.settings import Settings, load_settings  # noqa: E402
-from config.units import read_units_file  # noqa: E402
-from storage.db import ensure_schema, make_engine, transaction  # noqa: E402
-from storage.models import Page  # noqa: E402
-from storage.save import save_page_snapshot, save_post_snapshots, save_posts  # noqa: E402
-from storage.units import sync_units  # noqa: E402
+from fanpulse.collector.audience import PAGE_FIELDS, audience_counts  # noqa: E402
+from fanpulse.collector.run import collect_once, make_client  # noqa: E402
+from fanpulse.config.settings import Settings, load_settings  # noqa: E402
+from fanpulse.config.units import read_units_file  # noqa: E402
+from fanpulse.storage.db import ensure_schema, make_engine, transaction  # noqa: E402
+from fanpulse.storage.models import Page  # noqa: E402
+from fanpulse.storage.save import save_page_snapshot, save_post_snapshots, save_posts  # noqa: E402
+from fanpulse.storage.units import sync_units  # noqa: E402
 
 NIGHT = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
 TOKEN = "sandbox-token"
@@ -59,7 +59,7 @@ VERSION = "v27.0"
 
 def serve(units: str, pages: int, latency_ms: float, conn: Any) -> None:
     """Child process: the sandbox; answers 'latency', 'advance', 'reset', 'stats', 'stop'."""
-    from sandbox import SandboxServer, World
+    from fanpulse.sandbox import SandboxServer, World
 
     start = NIGHT.date() - dt.timedelta(days=400)
     if units:

@@ -28,9 +28,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage.db import ensure_schema, make_engine  # noqa: E402
-from storage.query import QueryResult, load_saved_queries, run_query, run_saved  # noqa: E402
-from storage.synthetic import fill_synthetic  # noqa: E402
+from fanpulse.storage.db import ensure_schema, make_engine  # noqa: E402
+from fanpulse.storage.query import QueryResult, load_saved_queries, run_query, run_saved  # noqa: E402
+from fanpulse.storage.synthetic import fill_synthetic  # noqa: E402
 
 END_DAY = dt.date(2026, 11, 25)  # fixed, so the figures and the parameters below stay comparable
 PG_URL = os.environ.get(

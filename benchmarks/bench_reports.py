@@ -38,11 +38,11 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reports.build import DEFAULT_DAYS, build_reports  # noqa: E402
-from reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator  # noqa: E402
-from reports.queries import load_store  # noqa: E402
-from storage.db import ensure_schema, make_engine  # noqa: E402
-from storage.synthetic import fill_synthetic  # noqa: E402
+from fanpulse.reports.build import DEFAULT_DAYS, build_reports  # noqa: E402
+from fanpulse.reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator  # noqa: E402
+from fanpulse.reports.queries import load_store  # noqa: E402
+from fanpulse.storage.db import ensure_schema, make_engine  # noqa: E402
+from fanpulse.storage.synthetic import fill_synthetic  # noqa: E402
 
 UNITS = ROOT / "config" / "units.nghe-an.csv"
 END = dt.date(2026, 11, 25)

@@ -84,7 +84,7 @@ def subset_units(pages: int, out: Path) -> Path:
 # its per-Page quotas would never refill over dozens of trials: they are lifted.
 SANDBOX = """
 import sys, time
-from sandbox import SandboxServer, World
+from fanpulse.sandbox import SandboxServer, World
 world = World.from_units_csv(sys.argv[1], seed=1)
 world.faults.quota_calls_per_page = 10**9
 with SandboxServer(world) as server:

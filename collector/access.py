@@ -22,8 +22,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.errors import GraphAPIError, GraphError, InvalidRequest, PermissionDenied, TokenError
-from collector.graph import GraphClient
+from fanpulse.collector.errors import (
+    GraphAPIError,
+    GraphError,
+    InvalidRequest,
+    PermissionDenied,
+    TokenError,
+)
+from fanpulse.collector.graph import GraphClient
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.graph import BatchItem
-from storage.save import storable_count
+from fanpulse.collector.graph import BatchItem
+from fanpulse.storage.save import storable_count
 
 # What we ask of every Page node: cheap public counters, readable with any valid user or
 # system-user token on a New Page Experience Page (§0, §2).

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.access import (
+from fanpulse.collector.access import (
     FULL,
     UNREACHABLE,
     Access,
@@ -25,11 +25,11 @@ from collector.access import (
     list_accounts,
     match_account,
 )
-from collector.audience import node_item
-from collector.errors import GraphError, NotFound, PermissionDenied
-from collector.graph import BatchItem, GraphClient
-from collector.posts import POSTS_EDGE
-from config.matching import Matches, UnitName, match_pages
+from fanpulse.collector.audience import node_item
+from fanpulse.collector.errors import GraphError, NotFound, PermissionDenied
+from fanpulse.collector.graph import BatchItem, GraphClient
+from fanpulse.collector.posts import POSTS_EDGE
+from fanpulse.config.matching import Matches, UnitName, match_pages
 
 BATCH_SIZE = 50
 

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from collector.errors import (
+from fanpulse.collector.errors import (
     GraphAPIError,
     GraphError,
     PaginationLoop,

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from collector.timeutil import parse_graph_time
+from fanpulse.collector.timeutil import parse_graph_time
 
 log = logging.getLogger(__name__)
 

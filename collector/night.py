@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from collector.access import (
+from fanpulse.collector.access import (
     LEVELS,
     Access,
     Account,
@@ -36,7 +36,7 @@ from collector.access import (
     list_accounts,
     match_account,
 )
-from collector.errors import (
+from fanpulse.collector.errors import (
     GraphAPIError,
     GraphError,
     InvalidRequest,
@@ -47,13 +47,13 @@ from collector.errors import (
     TokenError,
     TransientError,
 )
-from collector.graph import BatchItem, GraphClient
-from collector.insights import insight_values, insights_params
-from collector.persist import save_outcome
-from collector.plan import INSIGHTS, NODE, POSTS, NightPlan, PageState, plan_page
-from collector.posts import POSTS_EDGE, listing_params, post_fields
-from config.settings import Settings
-from storage.runs import finish_run, record_page_error
+from fanpulse.collector.graph import BatchItem, GraphClient
+from fanpulse.collector.insights import insight_values, insights_params
+from fanpulse.collector.persist import save_outcome
+from fanpulse.collector.plan import INSIGHTS, NODE, POSTS, NightPlan, PageState, plan_page
+from fanpulse.collector.posts import POSTS_EDGE, listing_params, post_fields
+from fanpulse.config.settings import Settings
+from fanpulse.storage.runs import finish_run, record_page_error
 
 log = logging.getLogger(__name__)
 

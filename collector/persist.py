@@ -14,13 +14,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from collector.audience import audience_counts
-from collector.insights import MAX_HISTORY_DAYS, value_columns
-from collector.posts import engagement_row, post_insight_values, post_row
-from storage.backlog import update_backlog
-from storage.db import transaction
-from storage.models import Page
-from storage.save import (
+from fanpulse.collector.audience import audience_counts
+from fanpulse.collector.insights import MAX_HISTORY_DAYS, value_columns
+from fanpulse.collector.posts import engagement_row, post_insight_values, post_row
+from fanpulse.storage.backlog import update_backlog
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page
+from fanpulse.storage.save import (
     mark_posts_deleted,
     save_follower_history,
     save_page_insights,
@@ -34,7 +34,7 @@ from storage.save import (
 )
 
 if TYPE_CHECKING:
-    from collector.night import Outcome
+    from fanpulse.collector.night import Outcome
 
 
 def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,

@@ -14,11 +14,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from collector.audience import node_item
-from collector.graph import BatchItem
-from collector.insights import MAX_HISTORY_DAYS, MAX_WINDOW_DAYS, insights_params
-from collector.posts import POSTS_EDGE, listing_params, post_fields
-from collector.timeutil import day_windows
+from fanpulse.collector.audience import node_item
+from fanpulse.collector.graph import BatchItem
+from fanpulse.collector.insights import MAX_HISTORY_DAYS, MAX_WINDOW_DAYS, insights_params
+from fanpulse.collector.posts import POSTS_EDGE, listing_params, post_fields
+from fanpulse.collector.timeutil import day_windows
 
 NODE, POSTS, INSIGHTS = "node", "posts", "insights"
 BACKLOG_PER_NIGHT = 3  # failed insights windows asked again per Page per night

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from collector.timeutil import parse_graph_time
-from storage.save import storable_count, storable_row
+from fanpulse.collector.timeutil import parse_graph_time
+from fanpulse.storage.save import storable_count, storable_row
 
 # The edge: only the Page's own posts (docs/graph-api.md §3); /feed would add visitors' posts.
 POSTS_EDGE = "published_posts"

@@ -24,14 +24,14 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from collector.graph import GraphClient
-from collector.night import Night, Progress, RunResult, Target
-from collector.plan import PageState
-from config.settings import Settings
-from storage.backlog import pending_windows
-from storage.db import transaction
-from storage.models import Page, Unit
-from storage.runs import (
+from fanpulse.collector.graph import GraphClient
+from fanpulse.collector.night import Night, Progress, RunResult, Target
+from fanpulse.collector.plan import PageState
+from fanpulse.config.settings import Settings
+from fanpulse.storage.backlog import pending_windows
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page, Unit
+from fanpulse.storage.runs import (
     Heartbeat,
     close_abandoned_runs,
     finish_run,

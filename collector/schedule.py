@@ -10,7 +10,7 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from config.settings import Settings, SettingsError
+from fanpulse.config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

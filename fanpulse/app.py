@@ -15,9 +15,9 @@ import click
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from config.settings import Settings, SettingsError, load_settings, masked_url
-from config.units import UnitsFileError
-from storage.db import StoreError, current_revision, ensure_schema, make_engine
+from fanpulse.config.settings import Settings, SettingsError, load_settings, masked_url
+from fanpulse.config.units import UnitsFileError
+from fanpulse.storage.db import StoreError, current_revision, ensure_schema, make_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,28 +19,28 @@ from typing import Any, NoReturn, TypeVar
 import click
 from sqlalchemy.engine import Engine
 
-from collector.run import RunResult, collect_once
-from collector.schedule import next_run, run_forever
-from config.settings import SETTINGS, Settings
-from config.units import UnitsFileError, read_units_file
-from config.units_2025 import units_2025_command
 from fanpulse.app import AppContext, friendly_errors, pass_app
 from fanpulse.cmd_access import access_group
 from fanpulse.cmd_query import query_command
 from fanpulse.cmd_report import parse_day, report_command
+from fanpulse.collector.run import RunResult, collect_once
+from fanpulse.collector.schedule import next_run, run_forever
+from fanpulse.config.settings import SETTINGS, Settings
+from fanpulse.config.units import UnitsFileError, read_units_file
+from fanpulse.config.units_2025 import units_2025_command
 from fanpulse.logs import setup_logging
-from sandbox.cli import sandbox_group
-from storage.db import current_revision, head_revision
-from storage.db import transaction as store_transaction
-from storage.db import upgrade as upgrade_store
-from storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
-from storage.units import RetireRefused, TreeNode, load_tree, sync_units
+from fanpulse.sandbox.cli import sandbox_group
+from fanpulse.storage.db import current_revision, head_revision
+from fanpulse.storage.db import transaction as store_transaction
+from fanpulse.storage.db import upgrade as upgrade_store
+from fanpulse.storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
+from fanpulse.storage.units import RetireRefused, TreeNode, load_tree, sync_units
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger("fanpulse")
 
-PACKAGED_UNITS = Path(__file__).resolve().parent.parent / "config" / "units.nghe-an.csv"
+PACKAGED_UNITS = Path(__file__).resolve().parent / "config" / "units.nghe-an.csv"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,7 +125,7 @@ def db_create_reader(app: AppContext, name: str) -> None:
     Give the role to analysts, `fanpulse query` users and SQL tools instead of the
     collector's account.
     """
-    from storage.db import create_reader, require_postgresql
+    from fanpulse.storage.db import create_reader, require_postgresql
 
     require_postgresql(app.settings.database_url)  # before a missing SQLite store is named
     engine = app.engine()
@@ -263,7 +263,7 @@ def demo(app: AppContext, units_file: str | None, nights: int, backfill_days: in
     database_url setting says), prints what it stored and writes the reports to
     fanpulse-demo-reports.
     """
-    from config.settings import SPECS
+    from fanpulse.config.settings import SPECS
     from fanpulse.demo import DemoStoreRefused, demo_store_url, open_demo_store, run_demo
 
     path = units_file or str(PACKAGED_UNITS)
@@ -316,7 +316,7 @@ def local_day(day: dt.date | None) -> str:
 def after_demo(engine: Engine) -> None:
     """The demo ends with the reports, as staff would open them, in the demo's own folder."""
     from fanpulse.demo import DEMO_REPORT_DIR
-    from reports.build import build_reports
+    from fanpulse.reports.build import build_reports
 
     summary = build_reports(engine, DEMO_REPORT_DIR)
     click.echo(f"Reports ({summary.pages_written} pages): {Path(summary.index_path).resolve()}")
@@ -534,7 +534,7 @@ def after_collect(app: AppContext) -> None:
     settings = app.settings
     if not settings.report_after_collect:
         return
-    from reports.build import build_reports
+    from fanpulse.reports.build import build_reports
 
     try:
         summary = build_reports(app.engine(), settings.report_dir)

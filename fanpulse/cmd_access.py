@@ -15,14 +15,14 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from collector.access import LEVELS, UnusableToken, check_token, list_accounts
-from collector.check import AccessReport, UnitPage, check_access, draft_units
-from collector.errors import GraphError
-from collector.run import make_client
-from config.units import read_units_file
 from fanpulse.app import AppContext, friendly_errors, pass_app
-from storage.db import transaction
-from storage.models import Page, Unit
+from fanpulse.collector.access import LEVELS, UnusableToken, check_token, list_accounts
+from fanpulse.collector.check import AccessReport, UnitPage, check_access, draft_units
+from fanpulse.collector.errors import GraphError
+from fanpulse.collector.run import make_client
+from fanpulse.config.units import read_units_file
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page, Unit
 
 LEVEL_WORDS = {"full": "full", "partial": "no insights", "audience": "audience only",
                "unreachable": "unreachable"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from storage.query import (
+from fanpulse.storage.query import (
     FORMATS,
     QueryError,
     QueryRefused,
@@ -37,9 +37,9 @@ def _describe(query: SavedQuery) -> str:
 
 def _store(ctx: click.Context) -> tuple[str, float]:
     """The store's URL and the query_timeout_seconds setting."""
-    from config.settings import SettingsError
     from fanpulse.app import AppContext
-    from storage.db import StoreError
+    from fanpulse.config.settings import SettingsError
+    from fanpulse.storage.db import StoreError
 
     app = ctx.find_object(AppContext)
     if app is None:

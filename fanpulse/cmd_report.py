@@ -47,10 +47,10 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
     and swapped in whole at the end: a build that is stopped leaves the previous reports as
     they were. A one-unit or English report goes to its own folder unless --out says where.
     """
-    from config.settings import SettingsError
     from fanpulse.app import AppContext
-    from reports.build import ReportError, build_reports, default_folder
-    from storage.db import StoreError
+    from fanpulse.config.settings import SettingsError
+    from fanpulse.reports.build import ReportError, build_reports, default_folder
+    from fanpulse.storage.db import StoreError
 
     app = ctx.find_object(AppContext)
     if app is None:

@@ -21,13 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from collector.run import RunResult, collect_once
-from config.settings import Settings
-from config.units import UnitRow, read_units_file
-from sandbox import SandboxServer, World
-from sandbox.tokens import DEFAULT_TOKEN
-from storage.db import current_revision, ensure_schema, make_engine, transaction
-from storage.models import (
+from fanpulse.collector.run import RunResult, collect_once
+from fanpulse.config.settings import Settings
+from fanpulse.config.units import UnitRow, read_units_file
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.sandbox.tokens import DEFAULT_TOKEN
+from fanpulse.storage.db import current_revision, ensure_schema, make_engine, transaction
+from fanpulse.storage.models import (
     CollectionRun,
     Page,
     PageInsight,
@@ -36,7 +36,7 @@ from storage.models import (
     PostSnapshot,
     Unit,
 )
-from storage.units import sync_units
+from fanpulse.storage.units import sync_units
 
 log = logging.getLogger(__name__)
 

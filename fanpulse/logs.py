@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Iterable
 
-from collector.errors import redact
+from fanpulse.collector.errors import redact
 
 
 class RedactSecrets(logging.Filter):

@@ -26,9 +26,9 @@ from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from reports import figures
-from reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
-from reports.metrics import (
+from fanpulse.reports import figures
+from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
+from fanpulse.reports.metrics import (
     ACCESS_KEYS,
     CARRY_DAYS,
     CHANGE_WINDOWS,
@@ -38,9 +38,15 @@ from reports.metrics import (
     access_key,
     readable,
 )
-from reports.publish import FolderRefused, check_replaceable, replace_folder
-from reports.queries import LOCAL_TZ, StoreData, UnitInfo, load_store
-from reports.render import PLOTLY_FILE, chart_html, environment, generated_text, unit_filename
+from fanpulse.reports.publish import FolderRefused, check_replaceable, replace_folder
+from fanpulse.reports.queries import LOCAL_TZ, StoreData, UnitInfo, load_store
+from fanpulse.reports.render import (
+    PLOTLY_FILE,
+    chart_html,
+    environment,
+    generated_text,
+    unit_filename,
+)
 
 DEFAULT_DAYS = 90
 LEADERBOARD_SIZE = 10

@@ -16,9 +16,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reports.i18n import Lang
-from reports.metrics import ChildRow, DaySeries, WeekRow
-from reports.queries import REACTION_KINDS
+from fanpulse.reports.i18n import Lang
+from fanpulse.reports.metrics import ChildRow, DaySeries, WeekRow
+from fanpulse.reports.queries import REACTION_KINDS
 
 COLORS = {
     "followers": "#1f5fa8",

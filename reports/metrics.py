@@ -31,8 +31,8 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from reports.i18n import sort_key
-from reports.queries import (
+from fanpulse.reports.i18n import sort_key
+from fanpulse.reports.queries import (
     ACCESS_LEVELS,
     LOCAL_TZ,
     REACTION_KINDS,

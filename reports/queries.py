@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Date, Integer, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.models import UTCDateTime
+from fanpulse.storage.models import UTCDateTime
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 REACTION_KINDS = ("like", "love", "care", "haha", "wow", "sad", "angry")

@@ -19,10 +19,10 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports.figures import CONFIG
-from reports.i18n import Lang
-from reports.metrics import access_key, action_key, insights_key, posts_key
-from reports.queries import LOCAL_TZ, UnitInfo
+from fanpulse.reports.figures import CONFIG
+from fanpulse.reports.i18n import Lang
+from fanpulse.reports.metrics import access_key, action_key, insights_key, posts_key
+from fanpulse.reports.queries import LOCAL_TZ, UnitInfo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLOTLY_FILE = "plotly.min.js"

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import InsightsBacklog
-from storage.save import storable_text
+from fanpulse.storage.models import InsightsBacklog
+from fanpulse.storage.save import storable_text
 
 Window = tuple[dt.date, dt.date]
 

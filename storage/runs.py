@@ -13,9 +13,9 @@ from sqlalchemy import delete, desc, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import transaction
-from storage.models import CollectionRun, Lock, Page, PageError, Unit
-from storage.save import storable_text
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import CollectionRun, Lock, Page, PageError, Unit
+from fanpulse.storage.save import storable_text
 
 COLLECT_LOCK = "collect"
 # The holder renews its lock every HEARTBEAT from a timer thread (not from progress, which a

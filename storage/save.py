@@ -21,7 +21,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import (
+from fanpulse.storage.models import (
     Page,
     PageInsight,
     PageSnapshot,

@@ -40,9 +40,9 @@ from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import TypeEngine
 
-from config.units import PageRef, UnitRow, read_units_file
-from storage.db import transaction
-from storage.models import (
+from fanpulse.config.units import PageRef, UnitRow, read_units_file
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import (
     CollectionRun,
     Page,
     PageError,
@@ -51,7 +51,7 @@ from storage.models import (
     PostSnapshot,
     Unit,
 )
-from storage.units import sync_units
+from fanpulse.storage.units import sync_units
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CHUNK_ROWS = 20_000

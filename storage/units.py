@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.units import LEVEL_RANK, UnitRow
-from storage.models import Page, Unit, UnitChange
+from fanpulse.config.units import LEVEL_RANK, UnitRow
+from fanpulse.storage.models import Page, Unit, UnitChange
 
 ChangeLog = Callable[[Unit, str, str | None, str | None], None]
 

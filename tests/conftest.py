@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from config.settings import Settings, load_settings
-from storage.db import ensure_schema, make_engine
+from fanpulse.config.settings import Settings, load_settings
+from fanpulse.storage.db import ensure_schema, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
-from config.settings import SETTINGS
 from fanpulse.cli import cli
+from fanpulse.config.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

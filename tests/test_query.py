@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 
 from fanpulse.cli import cli
 from fanpulse.cmd_query import query_command
-from storage.db import ensure_schema, make_engine
-from storage.query import (
+from fanpulse.storage.db import ensure_schema, make_engine
+from fanpulse.storage.query import (
     ParameterError,
     QueryError,
     QueryRefused,
@@ -494,7 +494,7 @@ def test_command_errors_are_one_line(store_url: str, args: list[str], message: s
 
 def test_communes_growth_fell_agrees_with_unit_daily(engine: Engine, db_url: str) -> None:
     """The saved query computes growth with LAG(); it must equal unit_daily's month sums."""
-    from storage.synthetic import fill_synthetic
+    from fanpulse.storage.synthetic import fill_synthetic
 
     fill_synthetic(engine, n_pages=40, days=75, end_day=dt.date(2026, 11, 25), seed=5)
     engine.dispose()
@@ -519,7 +519,7 @@ def test_communes_growth_fell_agrees_with_unit_daily(engine: Engine, db_url: str
 
 
 def test_unit_rollup_equals_unit_daily_on_synthetic_data(engine: Engine) -> None:
-    from storage.synthetic import fill_synthetic
+    from fanpulse.storage.synthetic import fill_synthetic
 
     fill_synthetic(engine, n_pages=40, days=60, end_day=dt.date(2026, 11, 25), seed=11)
     url = engine.url.render_as_string(hide_password=False)

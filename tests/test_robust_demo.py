@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from fanpulse.cli import PACKAGED_UNITS, cli, import_units_file
 from fanpulse.demo import DEMO_REPORT_DIR, DEMO_STORE, demo_store_url
-from storage.db import current_revision, ensure_schema, make_engine
-from storage.db import upgrade as upgrade_store
+from fanpulse.storage.db import current_revision, ensure_schema, make_engine
+from fanpulse.storage.db import upgrade as upgrade_store
 
 QUICK = ("--nights", "1", "--backfill-days", "2")
 TABLES = ("units", "pages", "unit_changes", "collection_runs", "page_snapshots", "posts")

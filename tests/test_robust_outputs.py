@@ -26,11 +26,17 @@ from click.testing import CliRunner
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 
-import reports.publish as publish
+import fanpulse.reports.publish as publish
 from fanpulse.cli import cli
-from reports.build import ReportError, build_reports, default_folder
-from storage.db import MIGRATIONS, current_revision, ensure_schema, head_revision, make_engine
-from storage.db import upgrade as upgrade_store
+from fanpulse.reports.build import ReportError, build_reports, default_folder
+from fanpulse.storage.db import (
+    MIGRATIONS,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+)
+from fanpulse.storage.db import upgrade as upgrade_store
 from tests.conftest import ROOT, postgres_schema
 from tests.test_views import add_small_store
 
@@ -109,11 +115,11 @@ def _fail(*_args: Any, **_kwargs: Any) -> Any:
 # Each step of a build, with the function that an exception there comes from, and which
 # folder must then be at the target.
 STEPS: list[tuple[str, str, Callable[..., Any], str]] = [
-    ("writing plotly.min.js", "reports.build._write_plotly", _fail, "old"),
-    ("rendering a unit page", "reports.build._charts", _fail, "old"),
-    ("rendering the index", "reports.build._index_html", _fail, "old"),
-    ("the exchange", "reports.publish.exchange", _fail, "old"),
-    ("the fallback's first rename", "reports.publish.exchange", lambda a, b: False, "old"),
+    ("writing plotly.min.js", "fanpulse.reports.build._write_plotly", _fail, "old"),
+    ("rendering a unit page", "fanpulse.reports.build._charts", _fail, "old"),
+    ("rendering the index", "fanpulse.reports.build._index_html", _fail, "old"),
+    ("the exchange", "fanpulse.reports.publish.exchange", _fail, "old"),
+    ("the fallback's first rename", "fanpulse.reports.publish.exchange", lambda a, b: False, "old"),
 ]
 
 
@@ -167,9 +173,9 @@ KILL_CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     import datetime as dt
-    import reports.build as build
-    import reports.publish as publish
-    from storage.db import make_engine
+    import fanpulse.reports.build as build
+    import fanpulse.reports.publish as publish
+    from fanpulse.storage.db import make_engine
 
     url, target, moment = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     now = dt.datetime(2026, 11, 4, 3, 0, tzinfo=dt.UTC)
@@ -429,7 +435,7 @@ def test_an_error_at_any_statement_of_the_upgrade_leaves_the_previous_revision(
 KILL_MIGRATION = textwrap.dedent("""
     import os, signal, sys
     from sqlalchemy import event
-    from storage.db import make_engine, upgrade
+    from fanpulse.storage.db import make_engine, upgrade
 
     engine = make_engine(sys.argv[1])
     at, sent = int(sys.argv[2]), [0]
@@ -472,7 +478,7 @@ def test_sqlite_connections_keep_their_usual_transactions_after_a_migration(
 
 ENSURE_SCHEMA = textwrap.dedent("""
     import sys
-    from storage.db import current_revision, ensure_schema, make_engine
+    from fanpulse.storage.db import current_revision, ensure_schema, make_engine
 
     engine = make_engine(sys.argv[1])
     ensure_schema(engine)

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from fanpulse.cli import cli
-from storage.query import (
+from fanpulse.storage.query import (
     QueryRefused,
     QueryResult,
     QueryTimeout,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from config.settings import SettingsError, load_settings
 from fanpulse.cli import cli
+from fanpulse.config.settings import SettingsError, load_settings
 
 
 def refusal(tmp_path: Path, toml: str) -> str:

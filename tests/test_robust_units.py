@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from config.units import UnitsFileError, parse_units_text, read_units_file
 from fanpulse.app import AppContext
 from fanpulse.cli import PACKAGED_UNITS, cli, import_units_file, run_collection
-from storage.db import transaction
-from storage.models import Unit
-from storage.units import RETIRE_SHARE, RetireRefused, check_retirements, sync_units
+from fanpulse.config.units import UnitsFileError, parse_units_text, read_units_file
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Unit
+from fanpulse.storage.units import RETIRE_SHARE, RetireRefused, check_retirements, sync_units
 
 HEADER = "code,name,level,parent_code,page\n"
 LINES = PACKAGED_UNITS.read_text(encoding="utf-8").splitlines()  # header + 482 units

@@ -15,12 +15,12 @@ from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
-from collector.night import Outcome, Target
-from collector.persist import save_outcome
-from collector.plan import PageState
-from config.units import parse_units_text, read_units_file
-from sandbox import SandboxServer
-from storage.db import (
+from fanpulse.collector.night import Outcome, Target
+from fanpulse.collector.persist import save_outcome
+from fanpulse.collector.plan import PageState
+from fanpulse.config.units import parse_units_text, read_units_file
+from fanpulse.sandbox import SandboxServer
+from fanpulse.storage.db import (
     alembic_config,
     current_revision,
     ensure_schema,
@@ -29,10 +29,10 @@ from storage.db import (
     transaction,
     upgrade,
 )
-from storage.models import Page, PageInsight, PageSnapshot, Post, PostInsight, PostSnapshot
-from storage.runs import start_run
-from storage.save import recover_text, storable_count, storable_text
-from storage.units import sync_units
+from fanpulse.storage.models import Page, PageInsight, PageSnapshot, Post, PostInsight, PostSnapshot
+from fanpulse.storage.runs import start_run
+from fanpulse.storage.save import recover_text, storable_count, storable_text
+from fanpulse.storage.units import sync_units
 from tests.collector.conftest import Harness, make_world, write_units_for
 from tests.conftest import postgres_schema
 
@@ -264,7 +264,7 @@ def harness(engine: Engine, tmp_path: Path) -> Iterator[Harness]:
 
 def test_a_night_with_unstorable_texts_is_ok_and_says_how_many(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sandbox import render, routes
+    from fanpulse.sandbox import render, routes
 
     world = harness.world
     odd_page = world.pages[1]

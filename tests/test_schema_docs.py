@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from storage.query import load_saved_queries
+from fanpulse.storage.query import load_saved_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DOC = ROOT / "docs" / "schema.md"

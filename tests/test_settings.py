@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import DEFAULT_GRAPH_VERSION, SettingsError, load_settings
+from fanpulse.config.settings import DEFAULT_GRAPH_VERSION, SettingsError, load_settings
 
 
 def test_defaults() -> None:

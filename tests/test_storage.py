@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import (
+from fanpulse.storage.db import (
     StoreError,
     current_revision,
     ensure_schema,
@@ -18,7 +18,7 @@ from storage.db import (
     make_engine,
     transaction,
 )
-from storage.models import Base, CollectionRun, Page, PageSnapshot, Unit
+from fanpulse.storage.models import Base, CollectionRun, Page, PageSnapshot, Unit
 
 
 def test_migrations_create_every_model_table(engine: Engine) -> None:

@@ -9,9 +9,17 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from storage.db import make_engine, transaction
-from storage.models import CollectionRun, Page, PageError, PageSnapshot, Post, PostSnapshot, Unit
-from storage.synthetic import fill_synthetic, generated_units, local_day
+from fanpulse.storage.db import make_engine, transaction
+from fanpulse.storage.models import (
+    CollectionRun,
+    Page,
+    PageError,
+    PageSnapshot,
+    Post,
+    PostSnapshot,
+    Unit,
+)
+from fanpulse.storage.synthetic import fill_synthetic, generated_units, local_day
 
 END = dt.date(2026, 11, 25)
 
@@ -133,7 +141,7 @@ def test_bulk_rows_are_stored_like_orm_rows(engine: Engine) -> None:
 def test_same_seed_same_rows(tmp_path: Path) -> None:
     def dump(seed: int, name: str) -> list[tuple[object, ...]]:
         eng = make_engine(f"sqlite:///{tmp_path / name}")
-        from storage.db import ensure_schema
+        from fanpulse.storage.db import ensure_schema
 
         ensure_schema(eng)
         fill_synthetic(eng, n_pages=5, days=20, end_day=END, seed=seed)

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from config.units_2025 import (
+from fanpulse.config.units_2025 import (
     build_units_2025,
     read_page_refs,
     units_2025_command,

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from config.units import PageRef, UnitsFileError, parse_page_ref, parse_units_text, read_units_file
+from fanpulse.config.units import (
+    PageRef,
+    UnitsFileError,
+    parse_page_ref,
+    parse_units_text,
+    read_units_file,
+)
 
 HEADER = "code,name,level,parent_code,page\n"
 

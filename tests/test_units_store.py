@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from config.units import parse_units_text
-from storage.db import transaction
-from storage.models import Page, PageSnapshot, Unit, UnitChange
-from storage.units import load_tree, sync_units
+from fanpulse.config.units import parse_units_text
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page, PageSnapshot, Unit, UnitChange
+from fanpulse.storage.units import load_tree, sync_units
 
 HEADER = "code,name,level,parent_code,page\n"
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

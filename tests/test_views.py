@@ -31,8 +31,14 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from storage.db import alembic_config, current_revision, head_revision, transaction, upgrade
-from storage.models import (
+from fanpulse.storage.db import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    transaction,
+    upgrade,
+)
+from fanpulse.storage.models import (
     CollectionRun,
     Page,
     PageError,
@@ -41,7 +47,7 @@ from storage.models import (
     PostSnapshot,
     Unit,
 )
-from storage.query import plain
+from fanpulse.storage.query import plain
 
 UTC = dt.UTC
 VIEWS = ["unit_tree", "unit_descendants", "post_latest", "page_daily", "unit_daily"]
@@ -325,7 +331,7 @@ def test_the_views_agree_with_each_other(store: Engine) -> None:
 
 
 def test_the_views_agree_on_synthetic_data(engine: Engine) -> None:
-    from storage.synthetic import fill_synthetic
+    from fanpulse.storage.synthetic import fill_synthetic
 
     fill_synthetic(engine, n_pages=25, days=40, end_day=dt.date(2026, 11, 25), seed=3)
     assert check_unit_daily_is_the_sum_of_page_daily(engine) > 500

@@ -23,7 +23,7 @@ from alembic import context
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection
 
-from storage.models import Base
+from fanpulse.storage.models import Base
 
 
 @contextmanager

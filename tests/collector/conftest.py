@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from collector.graph import GraphClient
-from collector.run import RunResult, collect_once, make_client
-from config.settings import Settings, load_settings
-from config.units import read_units_file
-from sandbox import SandboxServer, World
-from sandbox.tokens import DEFAULT_TOKEN
-from storage.db import ensure_schema, make_engine, transaction
-from storage.units import sync_units
+from fanpulse.collector.graph import GraphClient
+from fanpulse.collector.run import RunResult, collect_once, make_client
+from fanpulse.config.settings import Settings, load_settings
+from fanpulse.config.units import read_units_file
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.sandbox.tokens import DEFAULT_TOKEN
+from fanpulse.storage.db import ensure_schema, make_engine, transaction
+from fanpulse.storage.units import sync_units
 
 START = dt.date(2026, 8, 1)
 NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)  # 02:00 in Vietnam on 21/11

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from config.matching import UnitName, match_pages, split_name
 from fanpulse.cli import cli
-from storage.db import transaction
-from storage.models import Page, PageSnapshot
+from fanpulse.config.matching import UnitName, match_pages, split_name
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page, PageSnapshot
 from tests.collector.conftest import NO_ANALYZE, UNSHARED, write_units_for
 
 if TYPE_CHECKING:
@@ -92,8 +92,8 @@ def test_a_page_token_refused_fails_only_that_page(lite: Harness,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A Page whose own token stopped working (its admin removed the role during the night)
     fails alone, and is not read as a dead configured token."""
-    from collector import night as night_module
-    from collector.access import list_accounts
+    from fanpulse.collector import night as night_module
+    from fanpulse.collector.access import list_accounts
 
     victim = lite.world.pages[2]
 

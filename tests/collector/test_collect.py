@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from collector.run import RunResult
-from sandbox import World
-from storage.db import transaction
-from storage.models import (
+from fanpulse.collector.run import RunResult
+from fanpulse.sandbox import World
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import (
     CollectionRun,
     Page,
     PageError,
@@ -27,7 +27,7 @@ from storage.models import (
     PostInsight,
     PostSnapshot,
 )
-from storage.runs import LockBusy, acquire_lock, release_lock
+from fanpulse.storage.runs import LockBusy, acquire_lock, release_lock
 from tests.collector.conftest import NO_ANALYZE, UNSHARED
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def tonight(engine: Engine) -> int:
 
 def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from collector import night as night_module
+    from fanpulse.collector import night as night_module
 
     original = night_module.save_outcome
     saved: list[int] = []
@@ -517,7 +517,7 @@ def test_unknown_page_reference_fails_only_that_page(lite: Harness) -> None:
 
 def test_token_expiring_in_the_middle_of_a_run(lite: Harness,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from collector.graph import GraphClient
+    from fanpulse.collector.graph import GraphClient
 
     original = GraphClient._send
     calls = {"n": 0}
@@ -618,10 +618,10 @@ def test_no_token_reaches_logs_store_reports_or_messages_after_a_bad_night(
     line, the store, a report file, an error message or a run's note."""
     import logging
 
-    from collector import night as night_module
-    from collector.access import list_accounts
+    from fanpulse.collector import night as night_module
+    from fanpulse.collector.access import list_accounts
     from fanpulse.logs import setup_logging
-    from reports.build import build_reports
+    from fanpulse.reports.build import build_reports
 
     world = lite.world
     secret = "EAAGmainSYSTEMtoken456"

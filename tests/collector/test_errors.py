@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from collector.errors import (
+from fanpulse.collector.errors import (
     GraphAPIError,
     InvalidRequest,
     NotFound,
@@ -19,7 +19,7 @@ from collector.errors import (
     error_from_body,
     redact,
 )
-from collector.graph import GraphClient, UsageTracker
+from fanpulse.collector.graph import GraphClient, UsageTracker
 from fanpulse.logs import RedactSecrets
 
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from reports.metrics import Calculator
-from reports.queries import load_store
-from storage.db import transaction
-from storage.models import Page
+from fanpulse.reports.metrics import Calculator
+from fanpulse.reports.queries import load_store
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import Page
 
 if TYPE_CHECKING:
     from tests.collector.conftest import Harness

@@ -13,11 +13,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from collector.run import NothingToCollect
 from fanpulse.cli import cli
-from storage.db import transaction
-from storage.models import CollectionRun, Lock, Page
-from storage.runs import Heartbeat, LockBusy, acquire_lock, release_lock, start_run, take_lock
+from fanpulse.collector.run import NothingToCollect
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import CollectionRun, Lock, Page
+from fanpulse.storage.runs import (
+    Heartbeat,
+    LockBusy,
+    acquire_lock,
+    release_lock,
+    start_run,
+    take_lock,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -114,7 +121,7 @@ def cli_collect(lite: Harness, *args: str) -> Any:
 
 
 def test_token_death_mid_run_exits_1(lite: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from collector.graph import GraphClient
+    from fanpulse.collector.graph import GraphClient
 
     original = GraphClient.batch
     calls = {"n": 0}
@@ -133,7 +140,7 @@ def test_token_death_mid_run_exits_1(lite: Harness, monkeypatch: pytest.MonkeyPa
 
 def test_ctrl_c_is_stopped_by_the_operator_exit_130(lite: Harness,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from collector import night
+    from fanpulse.collector import night
 
     def interrupted(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyboardInterrupt

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
-from collector.errors import InvalidRequest, TransientError, error_from_body
-from collector.timeutil import MAX_WINDOW_SECONDS, day_windows, window_seconds
-from config.units import read_units_file
-from sandbox import SandboxServer, World
-from storage.db import transaction
-from storage.models import InsightsBacklog, Page, PageInsight
-from storage.units import sync_units
+from fanpulse.collector.errors import InvalidRequest, TransientError, error_from_body
+from fanpulse.collector.timeutil import MAX_WINDOW_SECONDS, day_windows, window_seconds
+from fanpulse.config.units import read_units_file
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.storage.db import transaction
+from fanpulse.storage.models import InsightsBacklog, Page, PageInsight
+from fanpulse.storage.units import sync_units
 from tests.collector.conftest import NOW, Harness, write_units_for
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def test_a_two_year_backfill_crosses_dst_without_a_refusal(engine: Engine,
 
 def test_a_refused_window_is_not_retried_and_is_fetched_again_later(
         lite: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from collector import plan
+    from fanpulse.collector import plan
 
     real = plan.day_windows
 
@@ -113,7 +113,7 @@ def test_failed_backfill_windows_leave_no_permanent_gap(
         lite: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows of a backfill that fail (here: Facebook down for insights that night) are
     asked again on later nights until the follower history has no hole."""
-    from collector.graph import GraphClient
+    from fanpulse.collector.graph import GraphClient
 
     original = GraphClient.batch
     broken = {"on": True}
@@ -127,7 +127,7 @@ def test_failed_backfill_windows_leave_no_permanent_gap(
                 else answer for item, answer in zip(items, answers, strict=True)]
 
     monkeypatch.setattr(GraphClient, "batch", batch)
-    from collector.night import Night
+    from fanpulse.collector.night import Night
 
     real_retry = Night._retry_single
     monkeypatch.setattr(Night, "_retry_single", lambda self, item, answer: answer

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from collector.schedule import make_scheduler, next_run
-from config.settings import SettingsError, load_settings
 from fanpulse.cli import cli
+from fanpulse.collector.schedule import make_scheduler, next_run
+from fanpulse.config.settings import SettingsError, load_settings
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from reports.build import ReportSummary, build_reports
-from storage.db import ensure_schema, make_engine, transaction
-from storage.models import CollectionRun, Page, PageError, Post, PostSnapshot, Unit
-from storage.synthetic import fill_synthetic
+from fanpulse.reports.build import ReportSummary, build_reports
+from fanpulse.storage.db import ensure_schema, make_engine, transaction
+from fanpulse.storage.models import CollectionRun, Page, PageError, Post, PostSnapshot, Unit
+from fanpulse.storage.synthetic import fill_synthetic
 from tests.conftest import postgres_schema
 
 END = dt.date(2026, 11, 25)

@@ -11,9 +11,9 @@ from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from reports.build import DEFAULT_DAYS, build_reports
-from reports.i18n import Lang
-from reports.metrics import (
+from fanpulse.reports.build import DEFAULT_DAYS, build_reports
+from fanpulse.reports.i18n import Lang
+from fanpulse.reports.metrics import (
     CARRY_DAYS,
     AccessSplit,
     Calculator,
@@ -21,7 +21,7 @@ from reports.metrics import (
     insights_key,
     posts_key,
 )
-from reports.queries import PageInfo, load_store
+from fanpulse.reports.queries import PageInfo, load_store
 from tests.reports.conftest import END, NOW, XSS_PAGE_NAME, BuiltReports
 
 FROM = END - dt.timedelta(days=DEFAULT_DAYS - 1)

@@ -7,11 +7,11 @@ import datetime as dt
 import plotly.graph_objects as go
 import pytest
 
-from reports import figures
-from reports.i18n import Lang
-from reports.metrics import Change, ChildRow, DaySeries, Headline, WeekRow
-from reports.queries import UnitInfo
-from reports.render import excerpt, facebook_url, redact, unit_filename
+from fanpulse.reports import figures
+from fanpulse.reports.i18n import Lang
+from fanpulse.reports.metrics import Change, ChildRow, DaySeries, Headline, WeekRow
+from fanpulse.reports.queries import UnitInfo
+from fanpulse.reports.render import excerpt, facebook_url, redact, unit_filename
 
 VI, EN = Lang("vi"), Lang("en")
 

@@ -9,9 +9,9 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import Date
 
-from reports.build import DEFAULT_DAYS
-from reports.metrics import CARRY_DAYS, Calculator
-from reports.queries import load_store
+from fanpulse.reports.build import DEFAULT_DAYS
+from fanpulse.reports.metrics import CARRY_DAYS, Calculator
+from fanpulse.reports.queries import load_store
 from tests.reports.conftest import END
 
 FROM = END - dt.timedelta(days=DEFAULT_DAYS - 1)

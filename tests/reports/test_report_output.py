@@ -13,11 +13,11 @@ from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from reports.build import ReportError, build_reports
-from reports.render import PLOTLY_FILE
-from storage.db import ensure_schema, make_engine, transaction
-from storage.synthetic import generated_units
-from storage.units import sync_units
+from fanpulse.reports.build import ReportError, build_reports
+from fanpulse.reports.render import PLOTLY_FILE
+from fanpulse.storage.db import ensure_schema, make_engine, transaction
+from fanpulse.storage.synthetic import generated_units
+from fanpulse.storage.units import sync_units
 from tests.reports.conftest import LEAKED_TOKEN, NOW, XSS_MESSAGE, XSS_PAGE_NAME, BuiltReports
 
 LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")

@@ -27,8 +27,8 @@ if _ROOT not in sys.path:
 if getattr(sys.modules.get("sandbox"), "__file__", "") is None:
     del sys.modules["sandbox"]
 
-from sandbox import SandboxServer, World  # noqa: E402
-from sandbox.testing import SandboxClient, same_shape  # noqa: E402
+from fanpulse.sandbox import SandboxServer, World  # noqa: E402
+from fanpulse.sandbox.testing import SandboxClient, same_shape  # noqa: E402
 
 RECORDED = Path(__file__).parent / "recorded"
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import SandboxServer, World
-from sandbox.testing import SandboxClient
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.sandbox.testing import SandboxClient
 
 Outcome = tuple[int, int | None, int | None]
 OK: Outcome = (200, None, None)

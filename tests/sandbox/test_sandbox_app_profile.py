@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from sandbox import World
-from sandbox.testing import SandboxClient
+from fanpulse.sandbox import World
+from fanpulse.sandbox.testing import SandboxClient
 
 ALL_VERSIONS = ["/v21.0", "/v22.0", "/v23.0", "/v24.0", "/v25.0", "/v26.0", "/v27.0", ""]
 MULTI_ID = (
@@ -207,7 +207,7 @@ def test_request_log_shows_ids_and_aliases(
 
     import requests
 
-    from sandbox import SandboxServer
+    from fanpulse.sandbox import SandboxServer
 
     world = make_world()
     page = world.pages[0]

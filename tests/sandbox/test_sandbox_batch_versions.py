@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import SandboxServer, World, appsecret_proof
-from sandbox.testing import SandboxClient
+from fanpulse.sandbox import SandboxServer, World, appsecret_proof
+from fanpulse.sandbox.testing import SandboxClient
 
 
 def _op(path: str, **extra: object) -> dict[str, object]:

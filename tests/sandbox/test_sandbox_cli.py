@@ -11,7 +11,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from sandbox.cli import sandbox_group
+from fanpulse.sandbox.cli import sandbox_group
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com"])
@@ -50,7 +50,7 @@ def test_serve_app_profile_flags(
     posts_status: int,
 ) -> None:
     """--legacy-app and --ppca reach the served world (checked without a real server loop)."""
-    from sandbox import cli
+    from fanpulse.sandbox import cli
 
     seen: dict[str, object] = {}
 
@@ -67,7 +67,7 @@ def test_serve_app_profile_flags(
     monkeypatch.setattr(cli, "SandboxServer", FakeServer)
     result = CliRunner().invoke(sandbox_group, ["serve", "--pages", "40", *flags])
     assert isinstance(result.exception, Stop)
-    from sandbox import SandboxServer, World
+    from fanpulse.sandbox import SandboxServer, World
 
     world = seen["world"]
     assert isinstance(world, World)
@@ -87,7 +87,7 @@ def test_serve_app_profile_flags(
 
 
 def test_serve_runs_until_stopped(tmp_path: Path) -> None:
-    code = "from sandbox.cli import sandbox_group; sandbox_group()"
+    code = "from fanpulse.sandbox.cli import sandbox_group; sandbox_group()"
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import DEFAULT_TOKEN as TOKEN
-from sandbox import SandboxServer, World
-from sandbox.testing import SandboxClient as Graph
-from sandbox.timeutil import to_ts
+from fanpulse.sandbox import DEFAULT_TOKEN as TOKEN
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.sandbox.testing import SandboxClient as Graph
+from fanpulse.sandbox.timeutil import to_ts
 
 Loader = Callable[[str], dict[str, Any]]
 Shape = Callable[..., None]

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from sandbox import DEPRECATED_METRICS, PAGE_METRICS, POST_METRICS, SandboxServer, World
-from sandbox.testing import SandboxClient
-from sandbox.timeutil import to_ts
+from fanpulse.sandbox import DEPRECATED_METRICS, PAGE_METRICS, POST_METRICS, SandboxServer, World
+from fanpulse.sandbox.testing import SandboxClient
+from fanpulse.sandbox.timeutil import to_ts
 
 
 def _follow_all(graph: SandboxClient, url: str) -> list[dict[str, object]]:

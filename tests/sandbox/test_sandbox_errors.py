@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import THROTTLE_CODES, World
-from sandbox.errors import THROTTLE_MESSAGES
-from sandbox.testing import SandboxClient
-from sandbox.timeutil import fb_expiry_text
+from fanpulse.sandbox import THROTTLE_CODES, World
+from fanpulse.sandbox.errors import THROTTLE_MESSAGES
+from fanpulse.sandbox.testing import SandboxClient
+from fanpulse.sandbox.timeutil import fb_expiry_text
 
 Setup = Callable[[World], None]
 Call = Callable[[SandboxClient, World], requests.Response]
@@ -634,7 +634,7 @@ def test_deleted_post(graph: SandboxClient, world: World, big_page: str, big_tok
 def test_appsecret_proof(
     make_world: Callable[..., World], proof: str | None, status: int, message: str | None
 ) -> None:
-    from sandbox import SandboxServer, appsecret_proof
+    from fanpulse.sandbox import SandboxServer, appsecret_proof
 
     world = make_world(app_secret="s3cret")
     params = {"access_token": "sandbox-token"}

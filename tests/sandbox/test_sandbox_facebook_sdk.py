@@ -15,7 +15,7 @@ import facebook
 import pytest
 import requests
 
-from sandbox import DEFAULT_TOKEN, SandboxServer, World
+from fanpulse.sandbox import DEFAULT_TOKEN, SandboxServer, World
 
 
 @pytest.fixture

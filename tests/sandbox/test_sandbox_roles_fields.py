@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from sandbox import SandboxServer, World
-from sandbox.reference_fields import (
+from fanpulse.sandbox import SandboxServer, World
+from fanpulse.sandbox.reference_fields import (
     NPE_ERROR_EDGES,
     PAGE_EDGES,
     PAGE_FIELDS,
     POST_EDGES,
     POST_FIELDS,
 )
-from sandbox.testing import SandboxClient
+from fanpulse.sandbox.testing import SandboxClient
 
 UNITS = Path(__file__).resolve().parents[2] / "config" / "units.nghe-an.csv"
 
@@ -161,7 +161,7 @@ def test_every_reference_page_field_with_the_page_token(
 def test_every_public_page_field_with_the_system_user_token(
     graph: SandboxClient, big_page: str
 ) -> None:
-    from sandbox.access import PUBLIC_PAGE_FIELDS
+    from fanpulse.sandbox.access import PUBLIC_PAGE_FIELDS
 
     fields = sorted(PUBLIC_PAGE_FIELDS)
     assert set(fields) <= set(PAGE_FIELDS) | {"picture"}

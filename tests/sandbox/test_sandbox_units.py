@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import World
-from sandbox.errors import GraphError
-from sandbox.fields import fields_to_text, parse_fields
-from sandbox.units import parse_page_ref, username_page_id
+from fanpulse.sandbox import World
+from fanpulse.sandbox.errors import GraphError
+from fanpulse.sandbox.fields import fields_to_text, parse_fields
+from fanpulse.sandbox.units import parse_page_ref, username_page_id
 
 CSV = (
     "\ufeffcode,name,level,parent_code,page\n"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sandbox import World
-from sandbox.timeutil import day_end, day_start
+from fanpulse.sandbox import World
+from fanpulse.sandbox.timeutil import day_end, day_start
 
 N_PAGES = 1000
 N_DAYS = 30

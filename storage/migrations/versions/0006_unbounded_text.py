@@ -58,7 +58,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 
 # The views, exactly as 0002 creates them (the module name starts with a digit: no plain import).
-_views = importlib.import_module("storage.migrations.versions.0002_views")
+_views = importlib.import_module("fanpulse.storage.migrations.versions.0002_views")
 
 
 def upgrade() -> None:
