@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,6 +24,22 @@ def parse_day(_ctx: click.Context, param: click.Parameter, value: str | None) ->
             continue
     raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD or DD/MM/YYYY",
                              param=param)
+
+
+def terminal_progress() -> Callable[[int, int], None] | None:
+    """Pages written and time left on one refreshed line when stderr is a terminal; in cron
+    only the summary line."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        left = f", about {elapsed / done * (total - done):.0f} s left" if done < total else ""
+        click.echo(f"\r  {done} of {total} pages, {elapsed:.0f} s{left}   ", err=True,
+                   nl=done >= total)
+
+    return show
 
 
 @click.command("report")
@@ -59,7 +78,8 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
         target = (Path(out_dir) if out_dir
                   else default_folder(app.settings.report_dir, unit_code, lang))
         summary = build_reports(app.engine(), target, unit_code=unit_code,
-                                date_from=date_from, date_to=date_to, lang=lang)
+                                date_from=date_from, date_to=date_to, lang=lang,
+                                progress=terminal_progress())
     except (ReportError, SettingsError, StoreError) as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,11 @@ def default_folder(report_dir: str | Path, unit_code: str | None = None,
 
 def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None = None,
                   date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  lang: str = "vi", now: dt.datetime | None = None) -> ReportSummary:
+                  lang: str = "vi", now: dt.datetime | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ReportSummary:
     """Write the reports for every unit (or ``unit_code`` and the units below it).
+
+    ``progress`` is told (pages written, pages in all) as the pages are written.
 
     The period defaults to the 90 days ending on today's date in Asia/Ho_Chi_Minh (``now``
     gives "today" and the "generated" stamp; it must be timezone-aware). ``out_dir`` is
@@ -138,7 +142,7 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     try:
         with replace_folder(out) as staging:
             _write_folder(staging, data, roots, scope, files, language,
-                          date_from=date_from, date_to=date_to, now=now)
+                          date_from=date_from, date_to=date_to, now=now, progress=progress)
     except FolderRefused as exc:
         raise ReportError(str(exc)) from None
     return ReportSummary(out / "index.html", len(scope) + 1, date_from, date_to,
@@ -147,7 +151,8 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
 
 def _write_folder(out: Path, data: StoreData, roots: list[UnitInfo], scope: list[UnitInfo],
                   files: dict[int, str], language: Lang, *, date_from: dt.date,
-                  date_to: dt.date, now: dt.datetime) -> None:
+                  date_to: dt.date, now: dt.datetime,
+                  progress: Callable[[int, int], None] | None = None) -> None:
     """Every file of the report folder, into ``out`` (the staging folder)."""
     _write_plotly(out / PLOTLY_FILE)
     calc = Calculator(data)
@@ -157,16 +162,20 @@ def _write_folder(out: Path, data: StoreData, roots: list[UnitInfo], scope: list
         "files": files, "plotly_file": PLOTLY_FILE, "latest_run": data.latest_run,
     }
     unit_template = env.get_template("unit.html")
-    for unit in scope:
+    for number, unit in enumerate(scope, 1):
         metrics = calc.unit(unit.id)
         text = unit_template.render(
             m=metrics, ancestors=_ancestors(unit, data.units), charts=_charts(metrics, language),
             uses_charts=True, last_collected=metrics.last_collected, **common,
         )
         (out / files[unit.id]).write_text(text, encoding="utf-8")
+        if progress is not None and number % 20 == 0:
+            progress(number, len(scope) + 1)
 
     index = out / "index.html"
     index.write_text(_index_html(env, calc, roots, scope, language, common), encoding="utf-8")
+    if progress is not None:
+        progress(len(scope) + 1, len(scope) + 1)
 
 
 def _write_plotly(path: Path) -> None:

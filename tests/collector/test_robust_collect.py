@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import socket
 import subprocess
 import sys
@@ -182,3 +183,45 @@ def test_collect_without_a_token_creates_no_store(tmp_path: Any) -> None:
                                 env={"FANPULSE_ACCESS_TOKEN": ""})
     assert result.exit_code == 1 and "no access token" in result.output
     assert not store.exists()
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, keeping what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("module", ["fanpulse.cli", "fanpulse.cmd_report"])
+def test_progress_on_a_terminal_and_silence_in_cron(module: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    terminal_progress = importlib.import_module(module).terminal_progress
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    show = terminal_progress()
+    assert show is not None
+    args = (200, 482, 410) if module == "fanpulse.cli" else (200, 482)
+    show(*args)
+    show(*((482, 482, 900) if module == "fanpulse.cli" else (482, 482)))
+    written = sys.stderr.text  # type: ignore[attr-defined]
+    assert "200 of 482" in written and "s left" in written and written.endswith("\n")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # cron: not a terminal
+    assert terminal_progress() is None
+
+
+def test_collect_in_cron_prints_one_summary(lite: Harness) -> None:
+    result = cli_collect(lite)
+    assert result.exit_code == 0
+    assert "\r" not in result.output
+    assert result.output.count("Run 1: ok.") == 1
