@@ -31,6 +31,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from fanpulse.storage.runs import process_alive
+
 REPORT_SUFFIXES = frozenset({".html", ".js", ".css"})
 REQUIRED_FILES = ("index.html", "plotly.min.js")
 # A leftover of another machine (a shared drive) is only judged by its age.
@@ -159,21 +161,9 @@ def _leftovers(target: Path) -> Iterator[tuple[str, Path]]:
             except (ValueError, OSError):
                 continue
             if host == here and pid.isdigit():
-                if not _alive(int(pid)):
+                if not process_alive(int(pid)):
                     yield kind, path
             elif age > FOREIGN_LEFTOVER_SECONDS:
                 yield kind, path
 
 
-def _alive(pid: int) -> bool:
-    if os.name != "posix":
-        return True  # os.kill(pid, 0) would end the process on Windows; age decides there
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

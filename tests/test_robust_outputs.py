@@ -155,7 +155,7 @@ def test_a_failure_after_the_swap_leaves_the_new_folder(old_and_new: Any, store:
     assert assert_old_or_new(target, old, new) == "new"
     assert len(leftovers(target)) == 1  # the old folder, beside, under a hidden name
     monkeypatch.setattr(publish.shutil, "rmtree", real_rmtree)
-    monkeypatch.setattr(publish, "_alive", lambda pid: False)  # as if this process had died
+    monkeypatch.setattr(publish, "process_alive", lambda pid: False)  # as if it had died
     build_reports(store[0], target, lang="vi", now=NOW)
     assert leftovers(target) == [] and snapshot(target) == new
 
