@@ -34,7 +34,7 @@ from fanpulse.storage.save import (
 )
 
 if TYPE_CHECKING:
-    from fanpulse.collector.night import Outcome
+    from fanpulse.collector.outcome import Outcome
 
 
 def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,

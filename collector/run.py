@@ -9,7 +9,8 @@ The night reads as four steps, each a module you can name:
    that Page's own token (posts with engagement and post insights; Page insights); Pages
    without a role get their public node read.
 3. **send** (``collector/night.py``): batches of 50 with ``concurrency`` in flight, one
-   retry policy, follow-up pages of long listings.
+   retry policy, follow-up pages of long listings; what each Page yielded is an ``Outcome``
+   (``collector/outcome.py``).
 4. **save** (``collector/persist.py``): one transaction per Page, idempotent upserts.
 
 A failing Page is recorded with its reason and the run carries on; only a failure of the
@@ -25,7 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from fanpulse.collector.graph import GraphClient
-from fanpulse.collector.night import Night, Progress, RunResult, Target
+from fanpulse.collector.night import Night, Progress
+from fanpulse.collector.outcome import RunResult, Target
 from fanpulse.collector.plan import PageState
 from fanpulse.config.settings import Settings
 from fanpulse.storage.backlog import pending_windows

@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
-from fanpulse.collector.night import Outcome, Target
+from fanpulse.collector.outcome import Outcome, Target
 from fanpulse.collector.persist import save_outcome
 from fanpulse.collector.plan import PageState
 from fanpulse.config.units import parse_units_text, read_units_file
