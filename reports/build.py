@@ -1,5 +1,8 @@
 """Build the report folder: ``index.html``, one page per unit, ``plotly.min.js`` beside them.
 
+Each page has its tables also as an Excel workbook beside it (``u-412.xlsx``, ``index.xlsx``;
+:mod:`reports.export`), written from the same metrics the page is rendered from.
+
 :func:`build_reports` is what ``fanpulse report`` and the scheduled job call. It reads the
 store once (:mod:`reports.queries`), computes every unit's numbers (:mod:`reports.metrics`),
 draws the charts (:mod:`reports.figures`) and renders the templates (:mod:`reports.render`).
@@ -27,7 +30,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from fanpulse.reports import figures
+from fanpulse.reports import export, figures
 from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
 from fanpulse.reports.metrics import (
     ACCESS_KEYS,
@@ -164,16 +167,21 @@ def _write_folder(out: Path, data: StoreData, roots: list[UnitInfo], scope: list
     unit_template = env.get_template("unit.html")
     for number, unit in enumerate(scope, 1):
         metrics = calc.unit(unit.id)
+        xlsx = export.xlsx_filename(files[unit.id])
         text = unit_template.render(
             m=metrics, ancestors=_ancestors(unit, data.units), charts=_charts(metrics, language),
-            uses_charts=True, last_collected=metrics.last_collected, **common,
+            uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx, **common,
         )
         (out / files[unit.id]).write_text(text, encoding="utf-8")
+        export.unit_workbook(metrics, language, out / xlsx, now)  # the same metrics as the page
         if progress is not None and number % 20 == 0:
             progress(number, len(scope) + 1)
 
     index = out / "index.html"
-    index.write_text(_index_html(env, calc, roots, scope, language, common), encoding="utf-8")
+    context = _index_context(calc, roots, scope, language)
+    index.write_text(_index_html(env, context, common), encoding="utf-8")
+    export.index_workbook(context["roots"], context["boards"], context["tree"], language,
+                          out / "index.xlsx", now)
     if progress is not None:
         progress(len(scope) + 1, len(scope) + 1)
 
@@ -207,8 +215,13 @@ def _charts(m: UnitMetrics, lang: Lang) -> dict[str, Markup]:
     return charts
 
 
-def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo],
-                lang: Lang, common: dict[str, Any]) -> str:
+def _index_html(env: Environment, context: dict[str, Any], common: dict[str, Any]) -> str:
+    return env.get_template("index.html").render(**context, xlsx_file="index.xlsx", **common)
+
+
+def _index_context(calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo],
+                   lang: Lang) -> dict[str, Any]:
+    """What index.html (and index.xlsx) is made of."""
     data = calc.data
     nodes: dict[int, _TreeNode] = {}
     for unit in scope:  # parents come first
@@ -232,11 +245,12 @@ def _index_html(env: Environment, calc: Calculator, roots: list[UnitInfo], scope
             "unit": root, "rollup": calc.headline(pages), "access": calc.access_list(pages),
             "chart": chart_html(figures.followers_figure(calc.series(pages), lang), f"c-{root.id}"),
         })
-    return env.get_template("index.html").render(
-        roots=root_blocks, tree=[nodes[r.id] for r in roots], boards=_leaderboards(calc, scope),
-        min_followers=MIN_FOLLOWERS_FOR_RANKING, min_posts=MIN_POSTS_FOR_RANKING,
-        uses_charts=True, last_collected=_last_collected(calc, scope), **common,
-    )
+    return {
+        "roots": root_blocks, "tree": [nodes[r.id] for r in roots],
+        "boards": _leaderboards(calc, scope),
+        "min_followers": MIN_FOLLOWERS_FOR_RANKING, "min_posts": MIN_POSTS_FOR_RANKING,
+        "uses_charts": True, "last_collected": _last_collected(calc, scope),
+    }
 
 
 def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any]]:

@@ -14,8 +14,8 @@ staging folder and the target are swapped in one step and the old folder is dele
   complete one beside it; the next build renames it back before doing anything else.
 
 A folder that exists is replaced only when it is empty or looks like a report folder
-(``index.html`` and ``plotly.min.js``, with only .html/.js/.css files): a wrong ``--out`` never
-deletes somebody's documents.
+(``index.html`` and ``plotly.min.js``, with only .html/.js/.css files and each page's .xlsx
+beside it): a wrong ``--out`` never deletes somebody's documents.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from pathlib import Path
 from fanpulse.storage.runs import process_alive
 
 REPORT_SUFFIXES = frozenset({".html", ".js", ".css"})
+# A page's workbook (reports/export.py): a report file only beside its page (u-412.xlsx with
+# u-412.html), so somebody's budget.xlsx is never taken for one.
+PAGE_COMPANION_SUFFIXES = frozenset({".xlsx"})
 REQUIRED_FILES = ("index.html", "plotly.min.js")
 # A leftover of another machine (a shared drive) is only judged by its age.
 FOREIGN_LEFTOVER_SECONDS = 24 * 3600
@@ -56,14 +59,22 @@ def check_replaceable(target: Path) -> None:
     if not entries:
         return
     names = {entry.name for entry in entries}
-    foreign = [entry.name for entry in entries
-               if not entry.is_file() or entry.suffix.lower() not in REPORT_SUFFIXES]
+    foreign = [entry.name for entry in entries if not _report_file(entry, names)]
     if foreign or not all(name in names for name in REQUIRED_FILES):
         shown = ", ".join(sorted(foreign)[:3]) or "no index.html and plotly.min.js"
         raise FolderRefused(
             f"{target} holds other files than a fanpulse report ({shown}); fanpulse replaces "
             "its report folder whole, so give a new or empty folder (--out)"
         )
+
+
+def _report_file(entry: Path, names: set[str]) -> bool:
+    if not entry.is_file():
+        return False
+    suffix = entry.suffix.lower()
+    if suffix in PAGE_COMPANION_SUFFIXES:
+        return entry.with_suffix(".html").name in names
+    return suffix in REPORT_SUFFIXES
 
 
 @contextlib.contextmanager

@@ -1,0 +1,378 @@
+"""Every table of a report page, also as an Excel workbook beside it (``u-412.xlsx``).
+
+Officers paste the reports into Word and Excel; a workbook saves them copying figures out of a
+web page. One workbook per page, one sheet per table of that page, built from the same metrics
+objects (:mod:`reports.metrics`) the page's template receives, so the figures are the page's:
+
+* a header row in the report's language, frozen, bold; column widths set;
+* numbers as numbers (``#,##0``: Excel shows them with the reader's own separators, 163.180 on
+  a Vietnamese system), percentages as fractions with a % format, dates as dates
+  (``dd/mm/yyyy``; ``yyyy-mm-dd`` in English), moments as Vietnam time;
+* a figure the page shows as "–" (unknown) is an empty cell, never 0;
+* text as text, always: a Page name or post from Facebook that starts with ``=``, ``+``,
+  ``-`` or ``@`` is stored as a string, never as a formula; characters XML cannot hold are
+  dropped, and a cell is cut at Excel's 32,767 characters.
+
+Written with openpyxl in write-only mode (streamed, the fastest it has). The same store and
+``now`` give the same bytes: the workbook's dates and its zip entries carry the build's ``now``,
+not the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from fanpulse.reports.i18n import Lang
+from fanpulse.reports.metrics import (
+    ChildRow,
+    Headline,
+    PageStatus,
+    UnitMetrics,
+    access_key,
+    action_key,
+    insights_key,
+    posts_key,
+)
+from fanpulse.reports.queries import LOCAL_TZ, PageInfo, UnitInfo
+from fanpulse.reports.render import facebook_url, redact
+
+EXCEL_MAX_CHARS = 32_767
+MAX_WIDTH = 60
+INTEGER = "#,##0"
+SIGNED = "+#,##0;-#,##0;0"
+PERCENT_SIGNED = "+0.0%;-0.0%;0.0%"
+RATE = "0.00%"
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+_BOLD = Font(bold=True)
+
+# A column: (header, kind); kind says how its values are stored and shown.
+Column = tuple[str, str]
+
+
+class TreeNode(Protocol):
+    """A unit of the index's tree (reports.build._TreeNode)."""
+
+    @property
+    def unit(self) -> UnitInfo: ...
+    @property
+    def headline(self) -> Headline: ...
+    @property
+    def has_page(self) -> bool: ...
+    @property
+    def failed(self) -> bool: ...
+    @property
+    def silent_days(self) -> int | None: ...
+    @property
+    def access(self) -> list[str]: ...
+    @property
+    def posts_unreadable(self) -> bool: ...
+    @property
+    def children(self) -> Sequence[TreeNode]: ...
+
+
+def xlsx_filename(html_name: str) -> str:
+    """``u-412.html`` → ``u-412.xlsx``."""
+    return html_name.removesuffix(".html") + ".xlsx"
+
+
+class _StampedZip(ZipFile):
+    """A zip whose entries all carry one timestamp (openpyxl's would carry the clock's)."""
+
+    def __init__(self, path: Path, stamp: dt.datetime) -> None:
+        super().__init__(path, "w", ZIP_DEFLATED)
+        utc = stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp
+        self.stamp = (max(utc.year, 1980), utc.month, utc.day, utc.hour, utc.minute, utc.second)
+
+    def writestr(self, zinfo_or_arcname: str | ZipInfo, data: Any,
+                 compress_type: int | None = None, compresslevel: int | None = None) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = ZipInfo(zinfo_or_arcname, date_time=self.stamp)
+            zinfo_or_arcname.compress_type = self.compression
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        self.writestr(str(arcname or filename), Path(filename).read_bytes(), compress_type,
+                      compresslevel)
+
+
+class _Book:
+    """One workbook being written: sheets with a frozen header, widths and typed cells."""
+
+    def __init__(self, lang: Lang, now: dt.datetime) -> None:
+        self.lang = lang
+        self.now = now
+        self.wb = Workbook(write_only=True)
+        self.titles: set[str] = set()
+        self.date_format = "dd/mm/yyyy" if lang.code == "vi" else "yyyy-mm-dd"
+
+    def sheet(self, title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        ws = self.wb.create_sheet(self._title(title))
+        ws.freeze_panes = "A2"
+        for k, (header, kind) in enumerate(columns):
+            longest = max([len(header), *(self._width(row[k], kind) for row in rows)])
+            ws.column_dimensions[get_column_letter(k + 1)].width = min(MAX_WIDTH,
+                                                                     max(6, longest + 2))
+        header_cells = []
+        for header, _kind in columns:
+            cell = self._cell(ws, header, "text")
+            cell.font = _BOLD
+            header_cells.append(cell)
+        ws.append(header_cells)
+        for row in rows:
+            ws.append([self._cell(ws, value, kind)
+                       for value, (_header, kind) in zip(row, columns, strict=True)])
+
+    def save(self, path: Path) -> None:
+        if not self.titles:
+            self.wb.create_sheet("-")  # a workbook needs a sheet
+        stamp = self.now.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+        self.wb.properties.created = self.wb.properties.modified = stamp
+        self.wb.properties.creator = "fanpulse"
+        ExcelWriter(self.wb, _StampedZip(path, stamp)).save()  # closes the zip
+
+    def _title(self, title: str) -> str:
+        """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\, unique."""
+        base = " ".join(title.translate(_SHEET_FORBIDDEN).split())[:31] or "-"
+        name, n = base, 2
+        while name.casefold() in self.titles:
+            suffix = f" ({n})"
+            name, n = base[:31 - len(suffix)] + suffix, n + 1
+        self.titles.add(name.casefold())
+        return name
+
+    def _width(self, value: Any, kind: str) -> int:
+        if value is None:
+            return 0
+        if kind in ("date",):
+            return 10
+        if kind == "datetime":
+            return 16
+        if kind in ("pct", "rate"):
+            return 8
+        if isinstance(value, int | float):
+            return len(f"{value:,}") + 1
+        return min(MAX_WIDTH, len(str(value)))
+
+    def _cell(self, ws: WriteOnlyWorksheet, value: Any, kind: str) -> WriteOnlyCell:
+        if value is None:
+            return WriteOnlyCell(ws, None)
+        if isinstance(value, dt.datetime):
+            local = value.astimezone(LOCAL_TZ).replace(tzinfo=None) if value.tzinfo else value
+            cell = WriteOnlyCell(ws, local.replace(microsecond=0))
+            cell.number_format = self.date_format + " hh:mm"
+            return cell
+        if isinstance(value, dt.date):
+            cell = WriteOnlyCell(ws, value)
+            cell.number_format = self.date_format
+            return cell
+        if isinstance(value, str):
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_MAX_CHARS]
+            cell = WriteOnlyCell(ws, text)
+            cell.data_type = "s"  # "=SUM(...)" from Facebook stays text, never a formula
+            return cell
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = {"int": INTEGER, "signed": SIGNED, "pct": PERCENT_SIGNED,
+                              "rate": RATE}.get(kind, "General")
+        return cell
+
+
+def _page_name(page: PageInfo) -> str:
+    return page.name or page.ref
+
+
+def _headline_sheet(book: _Book, rows: list[tuple[str, Headline]]) -> None:
+    t = book.lang.t
+    columns: list[Column] = [(t("xlsx_scope"), "text"), (t("date"), "date"),
+                             (t("followers"), "int"), (t("likes"), "int"),
+                             (t("xlsx_pages_reporting"), "int"), (t("xlsx_pages_total"), "int")]
+    first = rows[0][1] if rows else None
+    windows = [c.days for c in first.changes] if first else []
+    for days in windows:
+        label = t("change_days", n=days)
+        columns += [(label, "signed"), (label + " (%)", "pct")]
+    # The change over the period (Headline.period_change) comes with the like-for-like
+    # roll-ups: written when the metrics have it.
+    period = any(getattr(h, "period_change", None) is not None for _, h in rows)
+    if period:
+        columns += [(t("change_period"), "signed"), (t("change_period") + " (%)", "pct")]
+    columns += [(t("posts"), "int"), (t("reactions"), "int"), (t("comments"), "int"),
+                (t("shares"), "int"), (t("engagement"), "int"), (t("engagement_rate"), "rate"),
+                (t("xlsx_posts_unreadable_pages"), "int")]
+    values = []
+    for scope, h in rows:
+        row: list[Any] = [scope, h.as_of, h.followers, h.likes, h.pages_reporting, h.pages_total]
+        for days in windows:
+            c = h.change(days)
+            row += [c.absolute, c.fraction]
+        if period:
+            pc = getattr(h, "period_change", None)
+            row += [pc.absolute if pc else None, pc.fraction if pc else None]
+        known = h.posts_known
+        row += [h.posts if known else None, h.reactions if known else None,
+                h.comments if known else None, h.shares if known else None,
+                h.engagement if known else None, h.engagement_rate, h.posts_unreadable]
+        values.append(row)
+    book.sheet(t("xlsx_sheet_headline"), columns, values)
+
+
+def _access_rows(book: _Book, statuses: list[PageStatus]) -> list[list[Any]]:
+    t = book.lang.t
+    rows = []
+    for s in statuses:
+        p = s.page
+        act = action_key(p)
+        rows.append([s.unit.name, _page_name(p), t("access_" + access_key(p)), t(posts_key(p)),
+                     t(insights_key(p)), t(act) if act else t("act_none"), p.access_checked_at,
+                     facebook_url(p.link)])
+    return rows
+
+
+def _access_columns(t: Any) -> list[Column]:
+    return [(t("unit"), "text"), (t("page"), "text"), (t("access"), "text"), (t("posts"), "text"),
+            (t("insights"), "text"), (t("action"), "text"), (t("checked_at"), "datetime"),
+            (t("xlsx_link"), "text")]
+
+
+def _child_status(lang: Lang, r: ChildRow) -> str:
+    t = lang.t
+    parts = []
+    if not r.has_page:
+        parts.append(t("no_page"))
+    if r.silent_days is not None and r.silent_days >= 14:
+        parts.append(f"{t('silent_badge')} {t('days_silent', n=r.silent_days)}")
+    if r.failed_pages:
+        parts.append(f"{t('failed_badge')}: {r.failed_pages}")
+    for key, n in r.access.items():
+        if key != "full":
+            label = t("access_" + key)
+            parts.append(f"{label}: {lang.integer(n)}" if r.access.total > 1 else label)
+    return "; ".join(parts)
+
+
+def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime) -> None:
+    """The tables of a unit's page: figures, top posts, units below, coverage (``now``: the
+    build's, the workbook's date)."""
+    t = lang.t
+    book = _Book(lang, now)
+    headlines = [(t("xlsx_rollup") if m.children else t("own_page"), m.rollup)]
+    if m.own is not None:
+        headlines.append((t("own_page"), m.own))
+    if m.own_pages:
+        _headline_sheet(book, headlines)
+
+    if m.top_posts:
+        book.sheet(t("xlsx_sheet_top_posts"), [
+            ("#", "int"), (t("date"), "date"), (t("page"), "text"), (t("excerpt"), "text"),
+            (t("engagement"), "int"), (t("reactions"), "int"), (t("comments"), "int"),
+            (t("shares"), "int"), (t("xlsx_link"), "text"),
+        ], ([k, post.local_day, _page_name(page), post.message or "", post.engagement,
+             post.reactions, post.comments, post.shares,
+             None if post.deleted else facebook_url(post.permalink_url)]
+            for k, (post, page) in enumerate(m.top_posts, 1)))
+
+    if m.children:
+        rows = []
+        for r in m.child_rows:
+            h = r.headline
+            c = h.change(30)
+            known = h.posts_known
+            rows.append([
+                r.unit.name, lang.level(r.unit.level), h.followers, c.absolute, c.fraction,
+                h.posts if known else None, h.engagement if known else None, h.engagement_rate,
+                None if r.posts_unreadable or r.last_post is None
+                else r.last_post.astimezone(LOCAL_TZ).date(),
+                _child_status(lang, r) or None,
+            ])
+        book.sheet(t("xlsx_sheet_children"), [
+            (t("unit"), "text"), (t("xlsx_level"), "text"), (t("followers"), "int"),
+            (t("growth_30"), "signed"), (t("growth_30") + " (%)", "pct"), (t("posts"), "int"),
+            (t("engagement"), "int"), (t("engagement_rate"), "rate"), (t("last_post"), "date"),
+            (t("status"), "text"),
+        ], rows)
+
+    cov = m.coverage
+    book.sheet(t("xlsx_sheet_access"), _access_columns(t), _access_rows(book, cov.access))
+    book.sheet(t("xlsx_sheet_failed"), [
+        (t("unit"), "text"), (t("page"), "text"), (t("xlsx_error"), "text"),
+        (t("xlsx_detail"), "text"), (t("xlsx_error_code"), "int"),
+    ], ([s.unit.name, _page_name(s.page), lang.error_kind(s.error.kind),
+         redact(s.error.message), s.error.code] for s in cov.failed if s.error is not None))
+    silent = [(n, s) for n, statuses in sorted(cov.silent.items(), reverse=True) for s in statuses]
+    book.sheet(t("xlsx_sheet_silent"), [
+        (t("xlsx_silent_group"), "text"), (t("unit"), "text"), (t("page"), "text"),
+        (t("xlsx_silent_days"), "int"), (t("last_post"), "datetime"),
+    ], ([t("xlsx_days_or_more", n=n), s.unit.name, _page_name(s.page), s.silent_days,
+         s.last_post] for n, s in silent))
+    book.sheet(t("xlsx_sheet_no_page"), [(t("unit"), "text"), (t("xlsx_level"), "text")],
+               ([u.name, lang.level(u.level)] for u in cov.no_page))
+    book.sheet(t("xlsx_sheet_no_insights"), [(t("unit"), "text"), (t("page"), "text")],
+               ([s.unit.name, _page_name(s.page)] for s in cov.no_insights))
+    book.save(path)
+
+
+def index_workbook(roots: list[dict[str, Any]], boards: dict[str, list[Any]],
+                   tree: Sequence[TreeNode], lang: Lang, path: Path, now: dt.datetime) -> None:
+    """The tables of index.html: figures of each root, Pages not fully readable, the three
+    leaderboards, the unit tree."""
+    t = lang.t
+    book = _Book(lang, now)
+    _headline_sheet(book, [(root["unit"].name, root["rollup"]) for root in roots])
+    book.sheet(t("xlsx_sheet_access"), _access_columns(t),
+               [row for root in roots for row in _access_rows(book, root["access"])])
+    book.sheet(t("xlsx_sheet_lb_growth"), [
+        ("#", "int"), (t("unit"), "text"), (t("growth_30") + " (%)", "pct"),
+        (t("growth_30"), "signed"), (t("followers"), "int"),
+    ], ([k, unit.name, h.change(30).fraction, h.change(30).absolute, h.followers]
+        for k, (unit, h) in enumerate(boards["growth"], 1)))
+    book.sheet(t("xlsx_sheet_lb_engaging"), [
+        ("#", "int"), (t("unit"), "text"), (t("engagement_rate"), "rate"), (t("posts"), "int"),
+        (t("engagement"), "int"), (t("followers"), "int"),
+    ], ([k, unit.name, h.engagement_rate, h.posts, h.engagement, h.followers]
+        for k, (unit, h) in enumerate(boards["engaging"], 1)))
+    book.sheet(t("xlsx_sheet_lb_silent"), [
+        ("#", "int"), (t("unit"), "text"), (t("xlsx_silent_days"), "int"),
+    ], ([k, unit.name, days if days is not None else t("never_posted")]
+        for k, (unit, days) in enumerate(boards["silent"], 1)))
+
+    rows: list[list[Any]] = []
+
+    def walk(nodes: Sequence[TreeNode], parent: str | None) -> None:
+        for node in nodes:
+            h = node.headline
+            status = [t("access_" + key) for key in node.access]
+            if not node.unit.active:
+                status.insert(0, t("retired"))
+            if not node.has_page:
+                status.append(t("no_page"))
+            if node.failed:
+                status.append(t("failed_badge"))
+            if node.silent_days is not None and node.silent_days >= 30:
+                status.append(t("silent_badge"))
+            if node.posts_unreadable and not {"audience", "unreachable"} & set(node.access):
+                status.append(t("posts_unreadable"))
+            rows.append([node.unit.name, lang.level(node.unit.level), parent, h.followers,
+                         h.change(30).absolute, h.change(30).fraction,
+                         "; ".join(status) or None])
+            walk(node.children, node.unit.name)
+
+    walk(tree, None)
+    book.sheet(t("hierarchy"), [
+        (t("unit"), "text"), (t("xlsx_level"), "text"), (t("xlsx_parent"), "text"),
+        (t("followers"), "int"), (t("growth_30"), "signed"), (t("growth_30") + " (%)", "pct"),
+        (t("status"), "text"),
+    ], rows)
+    book.save(path)
