@@ -86,6 +86,10 @@ def followers_figure(series: DaySeries, lang: Lang) -> go.Figure:
         "hovertemplate": (f"{date_hover}<br>{html.escape(lang.t('followers'))}: %{{y:,}}"
                           f"<br>{html.escape(lang.t('page'))}: %{{customdata}}<extra></extra>"),
     }
+    data = [bars, line]
+    marks = _membership_marks(series, lang)
+    if marks is not None:
+        data.append(marks)
     # Two panels sharing the time axis: the audience above, the day's net change below.
     layout = _layout(
         lang, lang.t("chart_followers"), height=380, bargap=0.1,
@@ -95,7 +99,35 @@ def followers_figure(series: DaySeries, lang: Lang) -> go.Figure:
         yaxis2=_axis(domain=[0, 0.24], tickformat=",", nticks=4,
                      title={"text": html.escape(lang.t("net_change_short"))}),
     )
-    return _figure([bars, line], layout)
+    return _figure(data, layout)
+
+
+def _membership_marks(series: DaySeries, lang: Lang) -> dict[str, Any] | None:
+    """Markers on the level line where Pages joined or left the roll-up: the line steps
+    there because the set of Pages changed, not because the audience grew (the change bars
+    leave those Pages out)."""
+    days: list[str] = []
+    levels: list[int | None] = []
+    texts: list[str] = []
+    for k, day in enumerate(series.days):
+        joined = series.joined[k] if k < len(series.joined) else 0
+        left = series.left[k] if k < len(series.left) else 0
+        if not joined and not left:
+            continue
+        parts = ([lang.t("pages_joined", n=joined)] if joined else []) + \
+                ([lang.t("pages_left", n=left)] if left else [])
+        days.append(day.isoformat())
+        levels.append(series.followers[k])
+        texts.append(html.escape(" · ".join(parts)))
+    if not days:
+        return None
+    return {
+        "type": "scatter", "x": days, "y": levels, "name": lang.t("pages_joined_left"),
+        "mode": "markers", "marker": {"symbol": "diamond-open", "size": 10,
+                                      "color": COLORS["posts"], "line": {"width": 2}},
+        "customdata": texts,
+        "hovertemplate": f"%{{x|{lang.plotly_date_hover}}}<br>%{{customdata}}<extra></extra>",
+    }
 
 
 def _week_labels(weeks: list[WeekRow], lang: Lang) -> list[str]:

@@ -38,10 +38,43 @@ _LABELS: dict[str, tuple[str, str]] = {
         "People who like the Page (fan_count) at each Page's latest collection.",
     ),
     "def_change": (
-        "Chênh lệch giữa số mới nhất và số cách đó {n} ngày, chỉ tính các Trang có đủ hai số "
-        "liệu; phần trăm so với số đầu kỳ.",
-        "Latest figure minus the figure {n} days earlier, over the Pages that have both; the "
-        "percentage is against the earlier figure.",
+        "Chênh lệch giữa số mới nhất và số cách đó {n} ngày, so sánh tương đương: chỉ tính các "
+        "Trang có số liệu ở cả hai đầu kỳ; Trang bắt đầu hoặc ngừng được đọc trong kỳ không "
+        "được tính là tăng hay giảm (danh sách bên dưới); phần trăm so với số đầu kỳ.",
+        "Latest figure minus the figure {n} days earlier, like for like: only the Pages with a "
+        "figure at both ends count; a Page that started or stopped being read in between is "
+        "not counted as growth or loss (listed below); the percentage is against the earlier "
+        "figure.",
+    ),
+    "change_period": ("Thay đổi trong giai đoạn", "Change over the period"),
+    "def_change_period": (
+        "Chênh lệch giữa số mới nhất và số ngày đầu tiên có số liệu trong giai đoạn ({n} "
+        "ngày), so sánh tương đương: chỉ tính các Trang có số liệu ở cả hai đầu kỳ; Trang bắt "
+        "đầu hoặc ngừng được đọc trong kỳ có tên trong danh sách bên dưới; phần trăm so với "
+        "số đầu kỳ.",
+        "Latest figure minus the figure on the period's first day with data ({n} days), like "
+        "for like: only the Pages with a figure at both ends count; the Pages that started or "
+        "stopped being read in between are listed below; the percentage is against the "
+        "earlier figure.",
+    ),
+    "def_net_change": (
+        "Tăng/giảm trong ngày, so sánh tương đương: tổng thay đổi của các Trang có số liệu cả "
+        "hôm đó và hôm trước; ngày Trang bắt đầu hoặc ngừng được đọc được đánh dấu trên "
+        "đường số người theo dõi thay vì tính là tăng hay giảm.",
+        "Net change that day, like for like: the changes of the Pages with a figure both that "
+        "day and the day before; the days when Pages started or stopped being read are marked "
+        "on the followers line instead of counted as growth or loss.",
+    ),
+    "counted_both_ends": (
+        "tính trên {n} Trang có số liệu ở cả hai đầu kỳ",
+        "over {n} Pages with figures at both ends",
+    ),
+    "pages_joined": ("{n} Trang bắt đầu được đọc", "{n} Pages started being read"),
+    "pages_left": ("{n} Trang ngừng được đọc", "{n} Pages stopped being read"),
+    "pages_joined_left": ("Trang bắt đầu/ngừng được đọc", "Pages started/stopped being read"),
+    "membership_list": (
+        "Trang bắt đầu hoặc ngừng được đọc trong giai đoạn (không tính vào thay đổi)",
+        "Pages that started or stopped being read in the period (not in the change)",
     ),
     "def_posts": (
         "Số bài viết đăng trong giai đoạn (theo ngày giờ Việt Nam), không tính các Trang "

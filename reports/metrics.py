@@ -9,10 +9,16 @@ Rules, also written in docs/reports.md:
   audience. A figure is carried at most ``CARRY_DAYS`` days, and never for a Page that is no
   longer collected (``pages.active`` false: a unit that changed Pages must not count both).
   A day when none of the unit's Pages was collected stays a gap.
-* The daily net change is the sum of ``page_daily.followers_change`` that day (exactly
-  ``unit_daily.followers_change``).
-* A change over N days adds up, Page by Page, (figure at the end − figure N days earlier)
-  over the Pages that have both; the percentage is against the earlier figures.
+* Changes are like-for-like: a change counts only the Pages in the roll-up at both ends (read
+  that day, or carried as above). A Page's first day adds its level but no change, a Page that
+  drops out takes its level away but no loss: the day's level line may step, the change does
+  not, and the charts mark those days ("N Pages started / stopped being read").
+* The daily net change adds up ``page_daily.followers_change`` over the Pages read that day
+  that were in the roll-up the day before (exactly ``unit_daily.followers_change`` since
+  migration 0007: the previous snapshot at most ``CARRY_DAYS`` + 1 days earlier).
+* A change over N days (and over the report period) adds up, Page by Page, (figure at the end
+  − figure N days earlier) over the Pages that have both; the percentage is against the
+  earlier figures. It says how many Pages it counts and names those that joined or left.
 * Posts and engagement are those of the posts published in the period (``post_latest``, by
   local day), over the Pages whose posts can be read; engagement rate = engagement per post ÷
   the followers now of those Pages.
@@ -137,9 +143,14 @@ def readable(pages: list[PageInfo]) -> list[PageInfo]:
 
 @dataclass(frozen=True)
 class Change:
+    """A like-for-like change: only the Pages with a figure at both ends count."""
+
     days: int
     absolute: int | None
     fraction: float | None
+    pages_counted: int = 0  # Pages with a figure at both ends (the ones the change adds up)
+    joined: tuple[PageInfo, ...] = ()  # a figure at the end only: started being read
+    left: tuple[PageInfo, ...] = ()  # a figure at the start only: stopped being read
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,7 @@ class Headline:
     posts_unreadable: int = 0  # Pages left out of the post figures: their posts are unreadable
     posts_followers: int | None = None  # followers now of the Pages whose posts are read
     access: AccessSplit = AccessSplit()  # the active Pages by access level
+    period_change: Change | None = None  # from the period's first day with data to as_of
 
     @property
     def posts_known(self) -> bool:
@@ -180,8 +192,10 @@ class DaySeries:
     days: list[dt.date]
     followers: list[int | None]
     likes: list[int | None]
-    net_change: list[int | None]
+    net_change: list[int | None]  # like-for-like: Pages in the roll-up that day and the day before
     reporting: list[int]
+    joined: list[int] = field(default_factory=list)  # Pages entering the level line that day
+    left: list[int] = field(default_factory=list)  # Pages leaving it that day
 
 
 @dataclass(frozen=True)
@@ -314,8 +328,21 @@ class Calculator:
         likes: list[int | None] = []
         net: list[int | None] = []
         reporting: list[int] = []
+        joined: list[int] = []
+        left: list[int] = []
         arrays = [self._arrays[p.id] for p in pages if p.id in self._arrays]
         for i in period:
+            # In the level line the day before (read or carried): the only Pages whose change
+            # counts, so a Page joining or dropping out moves the level, never the change.
+            before = [a[1][i - 1] is not None if i > 0 else True for a in arrays]
+            now = [a[1][i] is not None for a in arrays]
+            # Marked only where the line steps: the first day of data starts the line, a day
+            # after which no Page is left ends it (a gap), neither is a jump.
+            steps = i > 0 and any(before) and any(now)
+            joined.append(sum(1 for b, n in zip(before, now, strict=True)
+                              if steps and n and not b))
+            left.append(sum(1 for b, n in zip(before, now, strict=True)
+                            if steps and b and not n))
             count = sum(1 for a in arrays if a[0][i])
             reporting.append(count)
             if count == 0:
@@ -325,9 +352,10 @@ class Calculator:
                 continue
             followers.append(sum(v for a in arrays if (v := a[1][i]) is not None))
             likes.append(sum(v for a in arrays if (v := a[2][i]) is not None))
-            changes = [v for a in arrays if (v := a[3][i]) is not None]
+            changes = [v for a, b in zip(arrays, before, strict=True)
+                       if b and (v := a[3][i]) is not None]
             net.append(sum(changes) if changes else None)
-        return DaySeries(self.days[self.first:], followers, likes, net, reporting)
+        return DaySeries(self.days[self.first:], followers, likes, net, reporting, joined, left)
 
     def headline(self, pages: list[PageInfo]) -> Headline:
         key = tuple(sorted(p.id for p in pages))
@@ -346,17 +374,17 @@ class Calculator:
             followers = sum(v for a in arrays if (v := a[1][end]) is not None)
             likes = sum(v for a in arrays if (v := a[2][end]) is not None)
             reporting = sum(1 for a in arrays if a[1][end] is not None)
+        present = [(p, self._arrays[p.id]) for p in pages if p.id in self._arrays]
         for days in CHANGE_WINDOWS:
             start = end - days if end is not None else -1
-            diff = base = n = 0
-            if start >= 0 and end is not None:
-                for a in arrays:
-                    now, then = a[1][end], a[1][start]
-                    if now is not None and then is not None:
-                        diff += now - then
-                        base += then
-                        n += 1
-            changes.append(Change(days, diff if n else None, diff / base if base else None))
+            changes.append(self._change(present, days, start, end))
+        period_change = None
+        if end is not None:
+            # From the period's first day with a figure: a period that starts before the data
+            # does would otherwise count every Page as a joiner and no change at all.
+            start = next(i for i in range(self.first, end + 1)
+                         if any(a[1][i] is not None for a in arrays))
+            period_change = self._change(present, end - start, start, end)
         known = readable(pages)
         posts = [post for p in known for post in self._posts.get(p.id, [])]
         posts_followers = None
@@ -372,8 +400,31 @@ class Calculator:
             reactions=sum(p.reactions for p in posts), comments=sum(p.comments for p in posts),
             shares=sum(p.shares for p in posts), engagement=sum(p.engagement for p in posts),
             posts_unreadable=len(pages) - len(known), posts_followers=posts_followers,
-            access=access_split(pages),
+            access=access_split(pages), period_change=period_change,
         )
+
+    @staticmethod
+    def _change(present: list[tuple[PageInfo, PageArrays]], days: int, start: int,
+                end: int | None) -> Change:
+        """Like-for-like change from day index ``start`` to ``end``: the Pages with a figure at
+        both ends count; those with a figure at one end only are named, not added."""
+        if end is None or start < 0:
+            return Change(days, None, None)
+        diff = base = n = 0
+        joined: list[PageInfo] = []
+        left: list[PageInfo] = []
+        for page, a in present:
+            now, then = a[1][end], a[1][start]
+            if now is not None and then is not None:
+                diff += now - then
+                base += then
+                n += 1
+            elif now is not None:
+                joined.append(page)
+            elif then is not None:
+                left.append(page)
+        return Change(days, diff if n else None, diff / base if base else None, n,
+                      tuple(joined), tuple(left))
 
     def weeks(self, pages: list[PageInfo]) -> list[WeekRow]:
         first_day = self.data.date_from

@@ -2,8 +2,12 @@
 --
 -- One row per local day on which at least one of those Pages has a snapshot; days without any
 -- are missing, not zero. followers and likes are sums over the Pages that reported that day
--- (pages_reporting); the changes are against each Page's previous snapshot; posts and
--- engagement count the posts published that day, each at its latest snapshot.
+-- (pages_reporting); the changes are against each Page's previous snapshot, so a Page on its
+-- first day adds its followers but no change (like-for-like, as in unit_daily). unit_daily
+-- (migration 0007) also leaves out a Page back after more than 31 days without a snapshot;
+-- this query, written without dialect-specific date arithmetic, counts that Page's whole gap
+-- on the day it is back. Posts and engagement count the posts published that day, each at
+-- its latest snapshot.
 -- The same figures as the unit_daily view, computed for this one unit only: its Pages'
 -- snapshots once, with LAG for the previous one, so a whole year stays fast.
 -- @param unit unit  the unit's code, as in the units file (e.g. 412); an unknown code is refused

@@ -247,7 +247,9 @@ def test_definitions_still_render(built: BuiltReports) -> None:
     cards = province.count('<div class="card"')
     infos = province.count('<details><summary class="info" aria-label="?">i</summary><p>')
     splits = province.count('<div class="split"')
-    assert cards >= 16 and splits == 2 and infos == cards + splits
+    # Every card and split has its ⓘ, and the trends its like-for-like daily change.
+    assert cards >= 16 and splits == 2 and infos == cards + splits + 1
+    assert "so sánh tương đương" in province
     assert "Những gì fanpulse đọc được của mỗi Trang đang theo dõi." in province
 
 
