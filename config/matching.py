@@ -54,6 +54,18 @@ def split_name(name: str) -> tuple[str | None, str]:
     return None, text
 
 
+def type_prefix(name: str) -> tuple[str, str] | None:
+    """("Thành phố", "Vinh") from "Thành phố Vinh": the unit's own type word(s), diacritics
+    kept, and its proper name; None when the name does not start with a type word."""
+    words = name.split()
+    for type_words, _level in _TYPES:
+        n = len(type_words.split())
+        if len(words) > n and fold(" ".join(words[:n])) == type_words:
+            head = " ".join(words[:n])
+            return head[:1].upper() + head[1:], " ".join(words[n:])
+    return None
+
+
 @dataclass(frozen=True)
 class UnitName:
     code: str

@@ -238,6 +238,8 @@ def _index_context(calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo
         parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
         if parent is not None and unit not in roots:
             parent.children.append(nodes[unit.id])
+    for node in nodes.values():  # by proper name, the Vietnamese way; retired units last
+        node.children.sort(key=lambda n: (not n.unit.active, sort_key(n.unit.name)))
     root_blocks = []
     for root in roots:
         pages = calc.subtree_pages(root.id)
@@ -274,7 +276,8 @@ def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any
         if not readable(pages):
             continue  # posts unknown: neither silent nor engaging, only growing or not
         days = calc.silent_days(calc.last_post(pages))
-        silent.append((days if days is not None else 10**6, unit, days))
+        silent.append((days if days is not None else 10**6, unit,
+                       (days, calc.first_seen(readable(pages)))))
     def ranked(items: list[tuple[float, UnitInfo, Any]]) -> list[tuple[UnitInfo, Any]]:
         items.sort(key=lambda item: (-item[0], sort_key(item[1].name)))
         return [(unit, value) for _, unit, value in items[:LEADERBOARD_SIZE]]

@@ -247,6 +247,11 @@ def _access_columns(t: Any) -> list[Column]:
             (t("xlsx_link"), "text")]
 
 
+def _no_post_text(lang: Lang, since: dt.date | None) -> str:
+    """"chưa có bài từ 01/09/2026": no post since fanpulse first collected the Page."""
+    return lang.t("no_post_since", date=lang.date(since)) if since else lang.t("never_posted")
+
+
 def _child_status(lang: Lang, r: ChildRow) -> str:
     t = lang.t
     parts = []
@@ -291,7 +296,8 @@ def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime) -> N
             c = h.change(30)
             known = h.posts_known
             rows.append([
-                r.unit.name, lang.level(r.unit.level), h.followers, c.absolute, c.fraction,
+                r.unit.name, lang.unit_type(r.unit.name, r.unit.level), h.followers, c.absolute,
+                c.fraction,
                 h.posts if known else None, h.engagement if known else None, h.engagement_rate,
                 None if r.posts_unreadable or r.last_post is None
                 else r.last_post.astimezone(LOCAL_TZ).date(),
@@ -315,10 +321,11 @@ def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime) -> N
     book.sheet(t("xlsx_sheet_silent"), [
         (t("xlsx_silent_group"), "text"), (t("unit"), "text"), (t("page"), "text"),
         (t("xlsx_silent_days"), "int"), (t("last_post"), "datetime"),
-    ], ([t("xlsx_days_or_more", n=n), s.unit.name, _page_name(s.page), s.silent_days,
+    ], ([t("xlsx_days_or_more", n=n), s.unit.name, _page_name(s.page),
+         s.silent_days if s.silent_days is not None else _no_post_text(lang, s.since),
          s.last_post] for n, s in silent))
     book.sheet(t("xlsx_sheet_no_page"), [(t("unit"), "text"), (t("xlsx_level"), "text")],
-               ([u.name, lang.level(u.level)] for u in cov.no_page))
+               ([u.name, lang.unit_type(u.name, u.level)] for u in cov.no_page))
     book.sheet(t("xlsx_sheet_no_insights"), [(t("unit"), "text"), (t("page"), "text")],
                ([s.unit.name, _page_name(s.page)] for s in cov.no_insights))
     book.save(path)
@@ -345,8 +352,8 @@ def index_workbook(roots: list[dict[str, Any]], boards: dict[str, list[Any]],
         for k, (unit, h) in enumerate(boards["engaging"], 1)))
     book.sheet(t("xlsx_sheet_lb_silent"), [
         ("#", "int"), (t("unit"), "text"), (t("xlsx_silent_days"), "int"),
-    ], ([k, unit.name, days if days is not None else t("never_posted")]
-        for k, (unit, days) in enumerate(boards["silent"], 1)))
+    ], ([k, unit.name, days if days is not None else _no_post_text(lang, since)]
+        for k, (unit, (days, since)) in enumerate(boards["silent"], 1)))
 
     rows: list[list[Any]] = []
 
@@ -364,7 +371,8 @@ def index_workbook(roots: list[dict[str, Any]], boards: dict[str, list[Any]],
                 status.append(t("silent_badge"))
             if node.posts_unreadable and not {"audience", "unreachable"} & set(node.access):
                 status.append(t("posts_unreadable"))
-            rows.append([node.unit.name, lang.level(node.unit.level), parent, h.followers,
+            rows.append([node.unit.name, lang.unit_type(node.unit.name, node.unit.level),
+                         parent, h.followers,
                          h.change(30).absolute, h.change(30).fraction,
                          "; ".join(status) or None])
             walk(node.children, node.unit.name)

@@ -11,6 +11,8 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
+from fanpulse.config.matching import type_prefix
+
 LANGS = ("vi", "en")
 
 # key: (Vietnamese, English)
@@ -232,7 +234,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cov_silent_note": ("Không tính các Trang không đọc được bài viết.",
                         "Pages whose posts are not readable are not counted here."),
     "none": ("Không có.", "None."),
-    "never_posted": ("chưa đăng bài", "never posted"),
+    "never_posted": ("chưa có bài", "no post yet"),
+    "no_post_since": ("chưa có bài từ {date}", "no post since {date}"),
     "days_silent": ("{n} ngày", "{n} days"),
     "freshness": ("Độ mới của số liệu", "Data freshness"),
     "last_success": ("Thu thập thành công gần nhất", "Last successful collection"),
@@ -286,7 +289,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "xlsx_pages_total": ("Tổng số Trang", "Pages in all"),
     "xlsx_posts_unreadable_pages": ("Trang không đọc được bài viết", "Pages with unreadable posts"),
     "xlsx_link": ("Đường dẫn", "Link"),
-    "xlsx_level": ("Cấp", "Level"),
+    "xlsx_level": ("Loại đơn vị", "Unit type"),
     "xlsx_parent": ("Đơn vị cấp trên", "Parent unit"),
     "xlsx_error": ("Lỗi", "Error"),
     "xlsx_detail": ("Chi tiết", "Details"),
@@ -317,11 +320,53 @@ MIN_FOLLOWERS_FOR_RANKING = 100
 MIN_POSTS_FOR_RANKING = 3
 
 
+# Vietnamese letters that are their own letter, not an "a" with a mark: ă, â after a; đ after d;
+# ê after e; ô, ơ after o; ư after u (NFD: the base letter and a breve, circumflex or horn).
+_LETTER_MARKS = {"\u0306": 1, "\u0302": 2, "\u031b": 2}  # breve, circumflex, horn
+_VARIANT = {("a", 1): "1", ("a", 2): "2", ("e", 2): "1", ("o", 2): "1", ("o", 3): "2",
+            ("u", 3): "1"}
+# Tones, the secondary key, in the dictionary order: ngang, huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
+
+
+def collation_key(text: str) -> str:
+    """An ASCII key that orders Vietnamese text by plain comparison (Python or JavaScript):
+    letters first (a < ă < â < b < … < d < đ < e < ê …), tone marks second, the text last.
+
+    Every letter becomes its base letter and a variant digit, words are joined by "!" and the
+    parts by " " (so "An" comes before "An Sơn")."""
+    letters: list[str] = []
+    tones: list[str] = []
+    for word in text.casefold().split():
+        primary: list[str] = []
+        for char in unicodedata.normalize("NFD", word):
+            if char in _TONES:
+                if tones:
+                    tones[-1] = _TONES[char]
+            elif char in _LETTER_MARKS and primary:
+                base = primary[-1][0]
+                mark = _LETTER_MARKS[char] + (1 if char == "\u031b" else 0)
+                primary[-1] = base + _VARIANT.get((base, mark), "0")
+            elif char == "đ":
+                primary.append("d1")
+                tones.append("0")
+            elif not unicodedata.combining(char):
+                primary.append(char + "0")
+                tones.append("0")
+        letters.append("".join(primary))
+    return f"{'!'.join(letters)} {''.join(tones)} {text}"
+
+
+def proper_name(name: str) -> str:
+    """"Vinh" from "Thành phố Vinh": the name without its unit type word(s)."""
+    found = type_prefix(name)
+    return found[1] if found else name
+
+
 def sort_key(name: str) -> tuple[str, str]:
-    """Order names the Vietnamese way: tones and marks second, Đ right after D (not after Z)."""
-    base = unicodedata.normalize("NFD", name.casefold()).replace("đ", "d\x7f")
-    letters = "".join(c for c in base if not unicodedata.combining(c))
-    return letters, name
+    """Order unit names the Vietnamese way by their proper name ("Huyện Anh Sơn" before
+    "Thị xã Cửa Lò" before "Huyện Đô Lương"): Đ right after D, tones second, then the type."""
+    return collation_key(proper_name(name)), collation_key(name)
 
 
 @dataclass(frozen=True)
@@ -356,6 +401,12 @@ class Lang:
     def level(self, level: str) -> str:
         key = f"level_{level}"
         return self.t(key) if key in _LABELS else level
+
+    def unit_type(self, name: str, level: str) -> str:
+        """The unit's own type from its name ("Thành phố" for "Thành phố Vinh"), in both
+        languages (it is part of the name); the level's word when the name has none."""
+        found = type_prefix(name)
+        return found[0] if found else self.level(level)
 
     def error_kind(self, kind: str) -> str:
         key = f"err_{kind}"

@@ -215,6 +215,7 @@ class PageStatus:
     last_post: dt.datetime | None
     silent_days: int | None  # None: never posted (or posts not readable: see page)
     error: ErrorRow | None  # the latest run's failure (its gaps are not failures)
+    since: dt.date | None = None  # the first day fanpulse collected the Page
 
 
 @dataclass(frozen=True)
@@ -482,7 +483,13 @@ class Calculator:
 
     def page_status(self, page: PageInfo, unit: UnitInfo) -> PageStatus:
         last = self.last_post([page])
-        return PageStatus(page, unit, last, self.silent_days(last), self.data.errors.get(page.id))
+        return PageStatus(page, unit, last, self.silent_days(last), self.data.errors.get(page.id),
+                          self.first_seen([page]))
+
+    def first_seen(self, pages: list[PageInfo]) -> dt.date | None:
+        """The first day fanpulse collected any of ``pages``: "no post since" that day."""
+        days = [d for p in pages if (d := self.data.first_snapshot.get(p.id)) is not None]
+        return min(days) if days else None
 
     def access_list(self, pages: list[PageInfo]) -> list[PageStatus]:
         """Active Pages not fully readable (or not yet checked), the worst first."""

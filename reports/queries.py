@@ -130,6 +130,8 @@ class StoreData:
     last_good_run: RunInfo | None  # latest run that ended ok or partial
     errors: dict[int, ErrorRow] = field(default_factory=dict)  # latest run's failures, by page
     gaps: dict[int, list[ErrorRow]] = field(default_factory=dict)  # latest run's gaps, by page
+    # page id -> the first day fanpulse collected the Page (its first snapshot): "no post since"
+    first_snapshot: dict[int, dt.date] = field(default_factory=dict)
 
 
 def _day_params() -> list[BindParameter[dt.date]]:
@@ -197,6 +199,13 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
             ).bindparams(bindparam("date_to", type_=Date))
              .columns(day=Date, collected_at=UTCDateTime), {"date_to": date_to})
         }
+        first_snapshot = {
+            row.page_id: row.day for row in conn.execute(text(
+                "SELECT page_id, MIN(day) AS day FROM page_snapshots WHERE day <= :date_to "
+                "GROUP BY page_id"
+            ).bindparams(bindparam("date_to", type_=Date)).columns(day=Date),
+                {"date_to": date_to})
+        }
         latest_run, last_good_run = _load_runs(conn, until["until"])
         errors: dict[int, ErrorRow] = {}
         gaps: dict[int, list[ErrorRow]] = defaultdict(list)
@@ -212,7 +221,7 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
                     errors[row.page_id] = error
     return StoreData(audience_from, date_from, date_to, units, dict(descendants), pages,
                      dict(daily), posts, last_post, last_snapshot, latest_run, last_good_run,
-                     errors, dict(gaps))
+                     errors, dict(gaps), first_snapshot)
 
 
 def _load_posts(conn: Connection, days: dict[str, dt.date]) -> list[PostRow]:

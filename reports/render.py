@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from fanpulse.reports.figures import CONFIG
-from fanpulse.reports.i18n import Lang
+from fanpulse.reports.i18n import Lang, sort_key
 from fanpulse.reports.metrics import access_key, action_key, insights_key, posts_key
 from fanpulse.reports.queries import LOCAL_TZ, UnitInfo
 
@@ -55,6 +55,8 @@ def environment(lang: Lang) -> Environment:
         when=lambda m: lang.datetime(m, LOCAL_TZ),
         when_day=lambda m: lang.date(m.astimezone(LOCAL_TZ).date()),
         level=lang.level,
+        unit_type=lambda unit: lang.unit_type(unit.name, unit.level),
+        collate=lambda name: " ".join(sort_key(name)),
         error_kind=lang.error_kind,
         run_status=lang.run_status,
         excerpt=excerpt,

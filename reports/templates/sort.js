@@ -3,11 +3,13 @@ window.addEventListener("beforeprint", function () {
   Array.prototype.forEach.call(document.querySelectorAll("details.list, .tree details"), function (d) { d.open = true; });
 });
 // Sortable tables: click (or Enter on) a column title. Cells may carry data-v with the raw value;
-// empty values always sort last.
+// empty values always sort last. A data-type="key" column's data-v is a collation key made by
+// the build (Vietnamese letter order, proper name before the unit type), compared as is.
 (function () {
   function key(cell, numeric) {
     var raw = cell.getAttribute("data-v");
     if (raw === null) raw = cell.textContent.trim();
+    if (numeric === "key") return raw;
     if (!numeric) return raw.toLocaleLowerCase("vi");
     return raw === "" ? NaN : parseFloat(raw);
   }
@@ -18,12 +20,14 @@ window.addEventListener("beforeprint", function () {
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
-      var x = key(a.cells[col], numeric), y = key(b.cells[col], numeric);
+      var kind = th.getAttribute("data-type") === "key" ? "key" : numeric;
+      var x = key(a.cells[col], kind), y = key(b.cells[col], kind);
       if (numeric) {
         if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y);
         return descending ? y - x : x - y;
       }
-      var c = x.localeCompare(y, "vi");
+      var c = th.getAttribute("data-type") === "key" ? (x < y ? -1 : x > y ? 1 : 0)
+        : x.localeCompare(y, "vi");
       return descending ? -c : c;
     });
     rows.forEach(function (row) { body.appendChild(row); });

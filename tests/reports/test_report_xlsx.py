@@ -146,7 +146,7 @@ def test_index_workbook_holds_the_leaderboards_and_tree(built: BuiltReports,
     tree = rows(wb["Cây đơn vị"])
     assert len(tree) == len(calc.data.units)
     root = next(u for u in calc.data.units.values() if u.parent_id is None)
-    assert tree[0]["Đơn vị"].value == root.name and tree[0]["Cấp"].value == "Tỉnh"
+    assert tree[0]["Đơn vị"].value == root.name and tree[0]["Loại đơn vị"].value == "Tỉnh"
     rollup = calc.headline(calc.subtree_pages(root.id))
     assert tree[0]["Người theo dõi"].value == rollup.followers
     assert rows(wb["Số liệu chính"])[0]["Người theo dõi"].value == rollup.followers
