@@ -1,8 +1,8 @@
 """Page audience: the Page node's public counters (docs/graph-api.md §0, §2).
 
 Pages the token has a role on get their audience from the ``/me/accounts`` listing
-(``collector/access.py``); every other configured Page is read one node per batch operation.
-Multi-ID reads (``?ids=``) are refused to new apps since 4 Nov 2026, so there are none here.
+(``collector/access.py``); every other configured Page is read one node per batch operation,
+one Page per request, as a new app must (docs/graph-api.md §0).
 """
 
 from __future__ import annotations

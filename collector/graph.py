@@ -194,15 +194,15 @@ class GraphClient:
               data: dict[str, str] | None = None, calls: int = 1) -> Any:
         """One HTTP exchange; returns parsed JSON or raises a classified GraphError."""
         self._count(calls)
-        shown = self.redact(url)
         try:
             response = self.session.request(method, url, params=params, data=data,
                                             timeout=self.timeout)
         except requests.Timeout:
-            raise TransportError(f"timed out after {self.timeout:g} s: {method} {shown}") from None
+            raise TransportError(
+                f"timed out after {self.timeout:g} s: {method} {self.redact(url)}") from None
         except requests.RequestException as exc:
             raise TransportError(
-                f"{type(exc).__name__} on {method} {shown}: {self.redact(str(exc))}"
+                f"{type(exc).__name__} on {method} {self.redact(url)}: {self.redact(str(exc))}"
             ) from None
         self.usage.update(response.headers)
         served = response.headers.get("facebook-api-version")
@@ -215,7 +215,8 @@ class GraphClient:
                 raise TransientError(f"HTTP {response.status_code} without a JSON body",
                                      http_status=response.status_code) from None
             raise TransportError(
-                f"HTTP {response.status_code} with a body that is not JSON: {method} {shown}"
+                f"HTTP {response.status_code} with a body that is not JSON: {method} "
+                f"{self.redact(url)}"
             ) from None
         if isinstance(body, dict) and "error" in body:
             raise self._error(body, response.status_code, response.headers, None)

@@ -194,12 +194,17 @@ class Night:
                 log.error("stopping Graph calls for this run: %s", problem.message)
                 self.stop_reason = problem
 
+    def _main_token(self, item: BatchItem) -> bool:
+        """Whether ``item`` ran with the configured token (whose refusal stops the night)
+        rather than a Page's own token (whose refusal fails that Page)."""
+        return item.token in (None, self.client.token_value())
+
     def _note_error(self, outcome: Outcome, exc: GraphError, item: BatchItem | None) -> None:
         problem = Problem.from_error(exc)
         if isinstance(exc, Deferred):
             outcome.problems.append(problem)
             return
-        own_token = item is not None and item.token not in (None, self.client.token_value())
+        own_token = item is not None and not self._main_token(item)
         if isinstance(exc, TokenError) and own_token:
             # A Page's own token refused: that Page's problem, asked for anew next night.
             problem.message = (f"the Page's own access token was refused ({exc.reason()}); "
@@ -320,8 +325,7 @@ class Night:
             for pairs in pool.map(send, groups):
                 for item, answer in pairs:
                     answers[id(item)] = answer
-                    main = item.token in (None, self.client.token_value())
-                    if (isinstance(answer, TokenError) and main) or (
+                    if (isinstance(answer, TokenError) and self._main_token(item)) or (
                             isinstance(answer, ThrottledError) and answer.app_wide):
                         self._stop(Problem.from_error(answer))
         return answers

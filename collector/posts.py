@@ -1,6 +1,6 @@
 """Posts and their engagement, read through field expansion in one listing call per Page.
 
-No field aliases (a new app may not use ``.as()``; docs/graph-api.md §0): totals come from
+Only field expansion a new app may use (docs/graph-api.md §0): totals come from
 ``reactions.summary(total_count).limit(0)`` and ``comments.summary(true).limit(0)``, reactions
 by type from the lifetime post insight ``post_reactions_by_type_total``, nested in the same
 listing when the Page's insights are readable.

@@ -88,14 +88,15 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
     if since is not None and since > today:
         raise ValueError(f"--since {since:%d/%m/%Y} is in the future (today is "
                          f"{today:%d/%m/%Y}); give the first day to backfill from")
-    targets = load_targets(engine)
-    if not targets:
-        raise NothingToCollect(
-            "no active Page to collect: import a units file whose units name their Pages "
-            "(fanpulse units import FILE; `fanpulse units list` shows what is there)")
     client = client or make_client(settings)
     owner, takeover = take_lock(engine)
     try:
+        # Read under the lock, once: the state another collection may just have written.
+        targets = load_targets(engine)
+        if not targets:
+            raise NothingToCollect(
+                "no active Page to collect: import a units file whose units name their Pages "
+                "(fanpulse units import FILE; `fanpulse units list` shows what is there)")
         now = clock()
         close_abandoned_runs(engine, now)
         day = now.astimezone(settings.tz).date()
@@ -106,7 +107,7 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
             night.notes.append(takeover)
         try:
             with Heartbeat(engine, owner, run_id):
-                return night.run(load_targets(engine))
+                return night.run(targets)
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.
             stopped = isinstance(exc, KeyboardInterrupt)

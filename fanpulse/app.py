@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -137,3 +138,18 @@ def friendly_errors(func: F) -> F:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def progress_line(noun: str) -> Callable[[int, int, str], None] | None:
+    """(done, total, detail) shown on one refreshed line with the time left, when stderr is
+    a terminal; None in cron, where the command's summary line says it all."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int, detail: str = "") -> None:
+        elapsed = time.monotonic() - started
+        left = f", about {elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
+        extra = f", {detail}" if detail else ""
+        click.echo(f"\r  {done} of {total} {noun}{extra}, {elapsed:.0f} s{left}   ", err=True,
+                   nl=done >= total)
+
+    return show

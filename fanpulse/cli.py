@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from sqlalchemy.engine import Engine
 
-from fanpulse.app import AppContext, friendly_errors, pass_app
+from fanpulse.app import AppContext, friendly_errors, pass_app, progress_line
 from fanpulse.cmd_access import access_group
 from fanpulse.cmd_query import query_command
 from fanpulse.cmd_report import parse_day, report_command
@@ -352,19 +351,11 @@ def print_run(result: RunResult) -> None:
 
 
 def terminal_progress() -> Callable[[int, int, int], None] | None:
-    """Pages done, calls and ETA on one refreshed line when stderr is a terminal; nothing in
-    cron (the summary line says it all)."""
-    if not sys.stderr.isatty():
+    """Pages done, Graph calls and time left on a terminal; nothing in cron."""
+    line = progress_line("Pages")
+    if line is None:
         return None
-    started = time.monotonic()
-
-    def show(done: int, total: int, calls: int) -> None:
-        elapsed = time.monotonic() - started
-        eta = f", about {elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
-        click.echo(f"\r  {done} of {total} Pages, {calls} Graph calls, {elapsed:.0f} s{eta}   ",
-                   err=True, nl=done >= total)
-
-    return show
+    return lambda done, total, calls: line(done, total, f"{calls} Graph calls")
 
 
 def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:

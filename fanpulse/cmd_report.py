@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import click
+
+from fanpulse.app import progress_line
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
@@ -27,19 +27,11 @@ def parse_day(_ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 def terminal_progress() -> Callable[[int, int], None] | None:
-    """Pages written and time left on one refreshed line when stderr is a terminal; in cron
-    only the summary line."""
-    if not sys.stderr.isatty():
+    """Pages written and time left on a terminal; in cron only the summary line."""
+    line = progress_line("pages")
+    if line is None:
         return None
-    started = time.monotonic()
-
-    def show(done: int, total: int) -> None:
-        elapsed = time.monotonic() - started
-        left = f", about {elapsed / done * (total - done):.0f} s left" if done < total else ""
-        click.echo(f"\r  {done} of {total} pages, {elapsed:.0f} s{left}   ", err=True,
-                   nl=done >= total)
-
-    return show
+    return lambda done, total: line(done, total, "")
 
 
 @click.command("report")

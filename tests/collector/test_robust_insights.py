@@ -53,6 +53,15 @@ def insights_days(engine: Engine, graph_id: str) -> set[dt.date]:
     return {World.day_for_end_time(e) for e in ends}
 
 
+def assert_backlog_only_where_insights_are_refused(lite: Harness) -> None:
+    """Every failed window was fetched again, except those of a Page whose insights Facebook
+    refuses (no Analyze task): kept, to be fetched once the task is given."""
+    with transaction(lite.engine) as s:
+        left = s.execute(select(Page.graph_id).join(
+            InsightsBacklog, InsightsBacklog.page_id == Page.id)).scalars().all()
+    assert set(left) <= {p for p in lite.world.pages if not lite.world.has_insights(p)}
+
+
 def test_a_two_year_backfill_crosses_dst_without_a_refusal(engine: Engine,
                                                             tmp_path: Path) -> None:
     world = World.generate(n_pages=3, seed=3, start=NOW.date() - dt.timedelta(days=800),
@@ -95,10 +104,7 @@ def test_a_refused_window_is_not_retried_and_is_fetched_again_later(
     for _ in range(4):  # three backlog windows per Page per night
         lite.world.advance(days=1)
         lite.collect()
-    with transaction(lite.engine) as s:
-        left = s.execute(select(Page.graph_id).join(
-            InsightsBacklog, InsightsBacklog.page_id == Page.id)).scalars().all()
-    assert set(left) <= {p for p in lite.world.pages if not lite.world.has_insights(p)}
+    assert_backlog_only_where_insights_are_refused(lite)
     full = [p for p in lite.world.pages if lite.world.has_insights(p)]
     for page in full:
         days = insights_days(lite.engine, page)
@@ -142,12 +148,7 @@ def test_failed_backfill_windows_leave_no_permanent_gap(
     for _ in range(3):
         lite.world.advance(days=1)
         lite.collect()
-    with transaction(lite.engine) as s:
-        left = s.execute(select(Page.graph_id).join(
-            InsightsBacklog, InsightsBacklog.page_id == Page.id)).scalars().all()
-    # Only the Page whose insights Facebook refuses (no Analyze task) keeps its windows, to
-    # be fetched once the task is given.
-    assert set(left) <= {p for p in lite.world.pages if not lite.world.has_insights(p)}
+    assert_backlog_only_where_insights_are_refused(lite)
     province = lite.world.pages[0]
     days = insights_days(lite.engine, province)
     assert min(days) <= since + dt.timedelta(days=1)
