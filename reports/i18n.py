@@ -259,6 +259,22 @@ _LABELS: dict[str, tuple[str, str]] = {
     "err_insights_refused": ("Facebook từ chối số liệu chi tiết", "insights refused"),
     "err_other": ("lỗi khác", "other error"),
     "hierarchy": ("Cây đơn vị", "Unit tree"),
+    "search_label": ("Tìm đơn vị", "Find a unit"),
+    "search_placeholder": ("Gõ tên, có dấu hay không dấu (vd: nghi phong)",
+                           "Type a name, with or without diacritics (e.g. nghi phong)"),
+    "search_found": ("{n} đơn vị khớp", "{n} matching units"),
+    "search_none": ("Không có đơn vị nào khớp", "No matching unit"),
+    "definitions": ("Định nghĩa", "Definitions"),
+    "def_like_for_like": (
+        "So sánh tương đương: thay đổi của một đơn vị chỉ cộng các Trang có số liệu ở cả hai "
+        "đầu kỳ. Trang bắt đầu được đọc trong kỳ làm tăng tổng số người theo dõi nhưng không "
+        "được tính là tăng trưởng; Trang ngừng được đọc không được tính là sụt giảm. Số Trang "
+        "được tính và danh sách Trang bắt đầu/ngừng được đọc ghi ngay dưới số liệu.",
+        "Like for like: a unit's change adds up only the Pages with a figure at both ends of "
+        "the period. A Page that started being read raises the total followers but is not "
+        "counted as growth; a Page that stopped being read is not counted as a loss. How many "
+        "Pages count, and which joined or left, is written under the figures.",
+    ),
     "province_figures": ("Số liệu toàn tỉnh", "Province figures"),
     "unit_figures": ("Số liệu toàn đơn vị", "Whole-unit figures"),
     "leaderboards": ("Bảng xếp hạng (Trang của từng đơn vị)",
