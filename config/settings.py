@@ -48,8 +48,9 @@ DEFAULT_PAGE_METRICS = (
     "page_post_engagements",
     "page_views_total",
     "page_video_views",
+    "page_media_view",  # views of the Page's content, successor of page_impressions
 )
-DEFAULT_POST_METRICS = ("post_reactions_by_type_total", "post_clicks")
+DEFAULT_POST_METRICS = ("post_reactions_by_type_total", "post_clicks", "post_media_view")
 
 
 class SettingsError(ValueError):
