@@ -15,6 +15,12 @@ token but public posts); about one full commune Page in twenty gets no insights 
 (``insights_state`` none); and one commune Page is unreachable (a wrong id in the units file:
 it fails every night, never collected).
 
+The Pages read in full with insights available also get views, as the collector stores them:
+daily ``page_media_view`` values in ``page_insights`` (a few times the followers per week, plus
+the views of the day's posts) and, with ``post_views=True``, each post's lifetime
+``post_media_view`` in ``post_insights`` on the days its engagement is read. Other Pages have
+none (absent, not 0).
+
 It exists for reports, benchmarks and tests, never for production stores. Everything is drawn
 from ``random.Random`` generators seeded with ``(seed, page ref)``, so the same arguments give
 the same rows. Rows go in by bulk, one transaction per chunk of 20,000: the Nghệ An file (482
@@ -46,14 +52,17 @@ from fanpulse.storage.models import (
     CollectionRun,
     Page,
     PageError,
+    PageInsight,
     PageSnapshot,
     Post,
+    PostInsight,
     PostSnapshot,
     Unit,
 )
 from fanpulse.storage.units import sync_units
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PACIFIC = ZoneInfo("America/Los_Angeles")  # Insights days end at Pacific midnight
 CHUNK_ROWS = 20_000
 SQLITE_CACHE_KB = 256 * 1024
 API_VERSION = "v26.0"
@@ -66,6 +75,8 @@ PAGE_SNAPSHOTS: Table = PageSnapshot.__table__  # type: ignore[assignment]
 POSTS: Table = Post.__table__  # type: ignore[assignment]
 POST_SNAPSHOTS: Table = PostSnapshot.__table__  # type: ignore[assignment]
 PAGE_ERRORS: Table = PageError.__table__  # type: ignore[assignment]
+PAGE_INSIGHTS: Table = PageInsight.__table__  # type: ignore[assignment]
+POST_INSIGHTS: Table = PostInsight.__table__  # type: ignore[assignment]
 
 REACTION_TYPES = ("like", "love", "care", "haha", "wow", "sad", "angry")
 
@@ -79,6 +90,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                        "run_id", *(f"reactions_{k}" for k in REACTION_TYPES)),
     "page_errors": ("run_id", "page_id", "occurred_at", "kind", "code", "subcode", "message",
                     "retry_after_minutes", "severity"),
+    "page_insights": ("page_id", "metric", "period", "end_time", "value", "collected_at"),
+    "post_insights": ("post_id", "metric", "period", "day", "value", "collected_at"),
 }
 _MOODS: dict[str, tuple[float, ...]] = {
     "normal": (0.72, 0.16, 0.06, 0.02, 0.02, 0.015, 0.005),
@@ -175,6 +188,8 @@ class SyntheticSummary:
     post_snapshots: int
     page_errors: int
     seconds: float
+    page_insights: int = 0  # daily page_media_view values
+    post_insights: int = 0  # lifetime post_media_view readings
 
 
 @dataclass
@@ -196,6 +211,8 @@ class _Plan:
     start: int  # first day index with data (Pages added later start later)
     failed: dict[int, str] = field(default_factory=dict)  # day index -> failure kind
     access: _Access = _FULL
+    seed: int = 1  # the fill_synthetic seed (the views have their own generator)
+    post_views: bool = False  # write post_media_view readings (post_insights)
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -210,13 +227,15 @@ def _local_instant(day: dt.date, hours: float) -> dt.datetime:
 
 def fill_synthetic(engine: Engine, *, n_pages: int | None = None, units_csv: str | None = None,
                    days: int = 365, end_day: dt.date | None = None,
-                   seed: int = 1) -> SyntheticSummary:
+                   seed: int = 1, post_views: bool = False) -> SyntheticSummary:
     """Fill a store that holds no collected data yet with ``days`` nights of synthetic data.
 
     Units come from ``units_csv`` (validated and synced like ``fanpulse units import``), or a
     generated province → districts → communes tree with ``n_pages`` Pages (plus a few
     communes without a Page), or, when neither is given, the Pages already in the store.
     ``end_day`` (default: today in Asia/Ho_Chi_Minh) is the local day of the last nightly run.
+    ``post_views`` also writes each post's lifetime ``post_media_view`` readings (off by
+    default for now: a test that deletes posts would then have to delete those rows too).
     """
     began = time.perf_counter()
     if n_pages is not None and units_csv is not None:
@@ -252,7 +271,7 @@ def fill_synthetic(engine: Engine, *, n_pages: int | None = None, units_csv: str
     if not pages:
         raise ValueError("the store has no active Pages: give n_pages or units_csv")
 
-    plans = [_plan_page(page, seed, days) for page in pages]
+    plans = [_plan_page(page, seed, days, post_views) for page in pages]
     _plan_access(plans, seed, days)
     with engine.begin() as conn:
         run_id0 = _next_id(conn, RUNS)
@@ -280,6 +299,8 @@ def fill_synthetic(engine: Engine, *, n_pages: int | None = None, units_csv: str
         posts=writer.counts[POSTS.name], post_snapshots=writer.counts[POST_SNAPSHOTS.name],
         page_errors=writer.counts[PAGE_ERRORS.name],
         seconds=round(time.perf_counter() - began, 2),
+        page_insights=writer.counts[PAGE_INSIGHTS.name],
+        post_insights=writer.counts[POST_INSIGHTS.name],
     )
 
 
@@ -331,12 +352,12 @@ def _next_id(conn: Connection, table: Table) -> int:
 
 # --- planning -----------------------------------------------------------------------------
 
-def _plan_page(page: _PageInfo, seed: int, days: int) -> _Plan:
+def _plan_page(page: _PageInfo, seed: int, days: int, post_views: bool = False) -> _Plan:
     rng = random.Random(f"{seed}/{page.ref}")
     start = 0
     if page.level not in ("province", "district") and rng.random() < 0.03 and days > 60:
         start = rng.randrange(30, int(days * 0.8))  # a Page added to the file later
-    plan = _Plan(page, rng, start)
+    plan = _Plan(page, rng, start, seed=seed, post_views=post_views)
     for day in range(start, days):
         roll = rng.random()
         if roll < 0.002:
@@ -419,7 +440,8 @@ def _run_rows(plans: list[_Plan], day_list: list[dt.date], run_id0: int,
 class _ChunkWriter:
     """Buffers rows per table and writes each full chunk in its own transaction."""
 
-    ORDER = (PAGE_SNAPSHOTS, POSTS, POST_SNAPSHOTS, PAGE_ERRORS)  # parents before children
+    # Parents before children.
+    ORDER = (PAGE_SNAPSHOTS, POSTS, POST_SNAPSHOTS, POST_INSIGHTS, PAGE_INSIGHTS, PAGE_ERRORS)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -637,6 +659,12 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
             following = day
         next_ok[day] = following
 
+    # Views (page_media_view, post_media_view) where the Page gives insights, from their own
+    # generator so that everything else stays what it was before views were added.
+    views_rng = (random.Random(f"{plan.seed}/{page.ref}/views")
+                 if reachable and access.level == "full" and access.insights == "available"
+                 else None)
+    post_views_by_day: dict[int, float] = {}
     last_post: dt.datetime | None = None
     counts = _posting(plan, days)
     if not access.posts_readable:
@@ -670,6 +698,10 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
                 "added_photos" if rng.random() < 0.7 else "mobile_status_update",
                 collected[seen], collected[snap_days[-1]], deleted_at,
             ))
+            # Views: several times the engagement (one view in 8 to 30 engages).
+            views_final = final * views_rng.uniform(8, 30) if views_rng else 0.0
+            if views_rng:
+                post_views_by_day[day] = post_views_by_day.get(day, 0.0) + views_final
             for snap in snap_days:
                 hours = (collected[snap] - created).total_seconds() / 3600
                 grown = 1 - math.exp(-hours / 12)  # most engagement comes in the first day
@@ -679,9 +711,16 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
                     round(final * comments_share * grown), round(final * shares_share * grown),
                     run_id0 + snap, *kinds,
                 ))
+                if views_rng and plan.post_views:
+                    writer.add(POST_INSIGHTS, (post_id, "post_media_view", "lifetime",
+                                               day_list[snap], float(round(views_final * grown)),
+                                               collected[snap]))
             last_post = created
             post_id += 1
         writer.maybe_flush()
+    if views_rng and ok_days:
+        _page_views(plan, views_rng, day_list, collected, followers_by_day, post_views_by_day,
+                    next_ok, ok_days[-1], writer)
     writer.maybe_flush()
 
     last_failure = plan.failed.get(days - 1)
@@ -713,6 +752,28 @@ def _page_rows(plan: _Plan, day_list: list[dt.date], collected: list[dt.datetime
         "insights_checked_at": (collected[insights_check] if insights_check is not None
                                 else None),
     }, post_id
+
+
+def _page_views(plan: _Plan, rng: random.Random, day_list: list[dt.date],
+                collected: list[dt.datetime], followers_by_day: dict[int, int],
+                post_views_by_day: dict[int, float], next_ok: list[int | None], last_ok: int,
+                writer: _ChunkWriter) -> None:
+    """Daily page_media_view as the collector stores it: a value per Pacific day ``D`` with the
+    ``end_time`` of the Pacific midnight ending ``D``, read on the first night that saw the day
+    complete (the night of local day ``D + 2``). A few times the followers per week, plus the
+    views of the day's posts."""
+    per_day = rng.uniform(0.3, 0.8)  # views per follower per day, without the posts
+    for day in range(plan.start, last_ok - 1):
+        seen = next_ok[day + 2]
+        if seen is None:
+            continue
+        weekday = 0.8 if day_list[day].weekday() >= 5 else 1.0
+        value = (followers_by_day[day] * per_day * weekday * math.exp(rng.gauss(0, 0.25))
+                 + post_views_by_day.get(day, 0.0))
+        end_time = dt.datetime.combine(day_list[day] + dt.timedelta(days=1), dt.time(0),
+                                       PACIFIC).astimezone(dt.UTC)
+        writer.add(PAGE_INSIGHTS, (plan.page.id, "page_media_view", "day", end_time,
+                                   float(round(value)), collected[seen]))
 
 
 def _update_pages(engine: Engine, rows: list[dict[str, Any]]) -> None:
