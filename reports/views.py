@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, bindparam, text
+from sqlalchemy import Date, Text, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from fanpulse.reports.queries import LOCAL_TZ, PageInfo, end_of_local_day
@@ -101,38 +101,33 @@ def load_views(bind: Engine | Connection, date_from: dt.date, date_to: dt.date) 
         "SELECT page_id, end_time, value FROM page_insights "
         "WHERE metric = :metric AND period = 'day' AND end_time >= :start AND end_time < :stop "
         "AND value IS NOT NULL ORDER BY end_time"
-    ).bindparams(bindparam("start", type_=UTCDateTime), bindparam("stop", type_=UTCDateTime)),
-        {"metric": PAGE_METRIC, "start": start, "stop": stop})
+    ).bindparams(bindparam("metric", type_=Text), bindparam("start", type_=UTCDateTime),
+                 bindparam("stop", type_=UTCDateTime)),
+        {"metric": PAGE_METRIC, "start": start, "stop": stop}).all()
     # end_time comes back raw (text on SQLite, timestamptz on PostgreSQL) and is converted once
     # per distinct value: a year of 482 Pages shares about 365 of them.
-    processor = UTCDateTime().process_result_value
-    dialect = conn.dialect
+    processor, dialect = UTCDateTime().process_result_value, conn.dialect
     days: dict[object, dt.date] = {}
+    for raw_end in {row[1] for row in rows}:
+        moment = processor(raw_end, dialect)
+        assert moment is not None  # end_time is NOT NULL
+        days[raw_end] = insight_day(moment)
     page_views: dict[int, dict[dt.date, int]] = {}
     for page_id, raw_end, value in rows:
-        day = days.get(raw_end)
-        if day is None:
-            moment = processor(raw_end, dialect)
-            assert moment is not None  # end_time is NOT NULL
-            day = days[raw_end] = insight_day(moment)
         by_day = page_views.get(page_id)
         if by_day is None:
             by_day = page_views[page_id] = {}
-        by_day[day] = round(value)  # a later end_time on the same day (never seen) wins
+        by_day[days[raw_end]] = round(value)  # a later end_time on the same day (never seen) wins
 
+    # One index seek per post of the period (the post_insights key starts with post_id).
     post_views = {
         post_id: round(value) for post_id, value in conn.execute(text(
-            "SELECT i.post_id, i.value FROM post_insights i "
-            "JOIN (SELECT pi.post_id, MAX(pi.day) AS day FROM post_insights pi "
-            "      JOIN posts p ON p.id = pi.post_id "
-            "      WHERE pi.metric = :metric AND pi.period = 'lifetime' "
-            "      AND pi.value IS NOT NULL AND pi.day <= :date_to "
-            "      AND p.created_time >= :start AND p.created_time < :stop "
-            "      GROUP BY pi.post_id) m "
-            "ON m.post_id = i.post_id AND m.day = i.day "
-            "WHERE i.metric = :metric AND i.period = 'lifetime'"
-        ).bindparams(bindparam("date_to", type_=Date), bindparam("start", type_=UTCDateTime),
-                     bindparam("stop", type_=UTCDateTime)),
+            "SELECT p.id, (SELECT i.value FROM post_insights i WHERE i.post_id = p.id "
+            "  AND i.metric = :metric AND i.period = 'lifetime' AND i.day <= :date_to "
+            "  AND i.value IS NOT NULL ORDER BY i.day DESC LIMIT 1) AS value "
+            "FROM posts p WHERE p.created_time >= :start AND p.created_time < :stop"
+        ).bindparams(bindparam("metric", type_=Text), bindparam("date_to", type_=Date),
+                     bindparam("start", type_=UTCDateTime), bindparam("stop", type_=UTCDateTime)),
             {"metric": POST_METRIC, "date_to": date_to,
              "start": end_of_local_day(date_from - DAY), "stop": end_of_local_day(date_to)})
         if value is not None
