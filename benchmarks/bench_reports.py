@@ -1,149 +1,273 @@
-"""Benchmark: render every Nghệ An unit report from a year of nightly data.
+"""Benchmark: a year of monthly reports for the 482 units, against the bulk queries alone.
 
-    .venv/bin/python benchmarks/bench_reports.py [--days 365] [--database-url URL]
-        [--out DIR] [--screenshots DIR]
+    .venv/bin/python benchmarks/bench_reports.py [--runs 3] [--quick] [--store PATH]
+        [--days 725]
 
-The store is built once from config/units.nghe-an.csv (482 units) with
-storage.synthetic.fill_synthetic and cached as a SQLite file under /tmp/fanpulse-bench/ (delete
-it or pass --rebuild to start again); --database-url points at another store instead.
+The store: ``storage.synthetic.fill_synthetic(n_pages=482, post_views=True)`` (the Nghệ An
+2024 shape: 1 province, 21 districts, 460 communes with a Page, plus 9 communes without one),
+``--days`` nights ending 2026-11-25, in a fresh SQLite file in a temporary folder, built once
+before any timing (its build time is printed, not part of any ratio). The default 725 days
+start on 2024-12-01, so every month's "same month a year before" (Dec 2024 ... Nov 2025) is
+in the store. ``--store PATH`` reuses that file (and builds it there first if it is missing).
 
-Prints, all measured in the same run:
-- the bulk queries alone (reports.queries.load_store) and the numbers alone (every unit's
-  reports.metrics), as baselines;
-- one unit (``--unit`` of a commune: the same bulk queries, one page rendered);
-- every report (482 units + index.html), with the ratios to the baselines;
-- the size of the largest and the median page, and of the shared plotly.min.js.
-Targets (issue 5): all reports in under a minute on a 2-core machine, median page < 300 KB.
+Two things are timed, each in a fresh Python subprocess (the clock starts after the imports
+and stops before the process reads its peak RSS), over the 12 months Dec 2025 ... Nov 2026
+with NOW = 2026-11-25 05:00 UTC (November is the ongoing month):
 
---screenshots DIR also writes PNG screenshots of index.html and of a district report with
-headless Chromium (for the README).
+- job: ``build_reports(engine, out / "periods" / key, period=Period.month(y, m), now=NOW)``
+  for each month, into one report folder (the months link each other, as in production);
+  this includes reading, computing, rendering and writing every page and workbook, and the
+  two comparison reads of each month (the month before, the same month a year before);
+- baseline, "bulk queries alone": exactly the store reads those builds do, nothing computed
+  or rendered: per month, ``load_store`` with the arguments ``build_reports`` gives it, then
+  ``data_span`` and the two ``load_store`` calls of ``cycle.comparer_for`` (same spans, same
+  arguments; ``comparer_for`` itself is not called, since it also builds two Calculators).
+
+Before the timed runs, one untimed check runs the job and the baseline for a complete and the
+ongoing month with every SQL statement recorded (SQLAlchemy ``before_cursor_execute``) and
+compares them: the baseline must execute exactly the job's statements with the same
+parameters. A difference (say, a new read added to build_reports) is printed as a WARNING.
+
+Runs alternate (baseline, job, job, baseline, ...) so a noisy neighbour hurts both; nothing
+traces allocations. Peak RSS is each timed child's VmHWM, read from /proc/self/status after its
+clock stopped (so it costs the timing nothing). The OS page cache is warm: the store file is
+read once before the runs, and each run follows others on the same file.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
+import platform
+import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
-from sqlalchemy import text
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from fanpulse.reports.compare import spans
+from fanpulse.reports.metrics import CARRY_DAYS, CHANGE_WINDOWS
+from fanpulse.reports.periods import Period
+from fanpulse.reports.queries import LOCAL_TZ, data_span, load_store
+from fanpulse.storage.db import make_engine
 
-from fanpulse.reports.build import DEFAULT_DAYS, build_reports  # noqa: E402
-from fanpulse.reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator  # noqa: E402
-from fanpulse.reports.queries import load_store  # noqa: E402
-from fanpulse.storage.db import ensure_schema, make_engine  # noqa: E402
-from fanpulse.storage.synthetic import fill_synthetic  # noqa: E402
-
-UNITS = ROOT / "config" / "units.nghe-an.csv"
 END = dt.date(2026, 11, 25)
-NOW = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)  # 10:00 in Vietnam, after the nightly run
-CACHE = Path("/tmp/fanpulse-bench")
-T = TypeVar("T")
+NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)
+TODAY = NOW.astimezone(LOCAL_TZ).date()
+N_PAGES = 482
+DEFAULT_DAYS = (END - dt.date(2024, 12, 1)).days + 1  # 725: Dec 2024 ... 25 Nov 2026
+KINDS = ("reads", "job")
+LABELS = {"reads": "bulk queries alone (baseline)", "job": "monthly reports (job)"}
 
 
-def store_url(days: int, rebuild: bool) -> str:
-    path = CACHE / f"reports-nghe-an-{days}d.db"
-    if rebuild:
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(f"sqlite:///{path}")
-        ensure_schema(engine)
-        print(f"building the store ({days} days of 482 Pages) in {path} ...", flush=True)
-        summary = fill_synthetic(engine, units_csv=str(UNITS), days=days, end_day=END)
-        print(f"  {summary.page_snapshots:,} page snapshots, {summary.posts:,} posts, "
-              f"{summary.post_snapshots:,} post snapshots in {summary.seconds:.1f} s", flush=True)
-        engine.dispose()
-    return f"sqlite:///{path}"
+def months(n: int) -> list[Period]:
+    """The last ``n`` months up to November 2026, oldest first."""
+    found = [Period.month(2026, 11)]
+    while len(found) < n:
+        found.append(found[-1].previous())
+    return found[::-1]
 
 
-def timed(label: str, func: Callable[[], T]) -> tuple[float, T]:
+def job_month(engine: Engine, period: Period, out: Path) -> int:
+    """The measured job for one month; returns the pages written."""
+    from fanpulse.reports.build import build_reports
+
+    summary = build_reports(engine, out / "periods" / period.key, period=period, now=NOW)
+    return summary.pages_written
+
+
+def reads_month(engine: Engine, period: Period, out: Path) -> int:
+    """The baseline for one month: the store reads of build_reports and comparer_for."""
+    date_from, date_to = period.start, period.to_date(TODAY)  # as build_reports
+    audience_from = min(date_from, date_to - dt.timedelta(days=max(CHANGE_WINDOWS)))
+    load_store(engine, date_from, date_to,
+               audience_from=audience_from - dt.timedelta(days=CARRY_DAYS))
+    covered = data_span(engine)  # as comparer_for
+    for span in spans(period, TODAY)[1:]:
+        if covered is None or span.date_to < covered[0] or span.date_from > covered[1]:
+            continue
+        load_store(engine, span.date_from, span.date_to,
+                   audience_from=span.date_from - dt.timedelta(days=CARRY_DAYS + 1))
+    return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(kind: str, store: Path, keys: list[str], out: Path, trace: bool) -> None:
+    """One fresh process: the job or the baseline over the months; prints one JSON line."""
+    step = job_month if kind == "job" else reads_month
+    if kind == "job":
+        import fanpulse.reports.build  # noqa: F401  imported before the clock, like the reads
+    engine = make_engine(f"sqlite:///{store}")
+    statements: list[str] = []
+    if trace:  # the untimed check only: every statement and its parameters
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cursor, sql, params, context, many:
+                     statements.append(f"{sql} | {params!r}"))
+    per_month, pages = [], 0
     began = time.perf_counter()
-    result = func()
-    seconds = time.perf_counter() - began
-    print(f"{label:<44} {seconds:8.2f} s", flush=True)
-    return seconds, result
+    for key in keys:
+        started = time.perf_counter()
+        pages += step(engine, Period.from_key(key), out)
+        per_month.append(time.perf_counter() - started)
+    total = time.perf_counter() - began
+    engine.dispose()
+    print(json.dumps({"total": total, "months": per_month, "pages": pages,
+                      "peak_mb": peak_rss_mb(), "statements": statements}))
 
 
-def screenshot(html: Path, png: Path, height: int) -> None:
-    browser = shutil.which("chromium") or "/usr/bin/chromium"
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--disable-background-networking", "--disable-component-update",
-             "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
-             f"--window-size=1200,{height}", "--force-device-scale-factor=0.8",
-             "--virtual-time-budget=10000",
-             f"--screenshot={png}", html.as_uri()],
-            check=True, capture_output=True, timeout=120,
-        )
-    print(f"screenshot {png} ({png.stat().st_size // 1024} KB)")
+def run_child(kind: str, store: Path, periods: list[Period], work: Path,
+              trace: bool = False) -> dict[str, Any]:
+    out = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=work))
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", kind, "--store", str(store), "--out",
+             str(out), "--keys", ",".join(p.key for p in periods)] + (["--trace"] if trace else []),
+            capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr)
+            raise SystemExit(f"the {kind} child failed (exit {done.returncode})")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def build_store(path: Path, days: int) -> None:
+    from fanpulse.storage.db import ensure_schema
+    from fanpulse.storage.synthetic import fill_synthetic
+
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    began = time.perf_counter()
+    summary = fill_synthetic(engine, n_pages=N_PAGES, days=days, end_day=END, seed=1,
+                             post_views=True)
+    engine.dispose()
+    print(f"store built in {time.perf_counter() - began:.1f} s (not timed below): "
+          f"{summary.units} units, {summary.pages} Pages, {summary.first_day} .. "
+          f"{summary.last_day}; {summary.page_snapshots:,} page snapshots, "
+          f"{summary.posts:,} posts, {summary.post_snapshots:,} post snapshots, "
+          f"{summary.page_insights:,} page + {summary.post_insights:,} post insights",
+          flush=True)
+
+
+def check_reads(store: Path, periods: list[Period], work: Path) -> bool:
+    """Untimed: do the baseline's statements equal the job's, month by month?"""
+    same = True
+    for period in periods:
+        job = Counter(run_child("job", store, [period], work, trace=True)["statements"])
+        reads = Counter(run_child("reads", store, [period], work, trace=True)["statements"])
+        if job == reads:
+            print(f"check {period.key}: the baseline runs the job's {sum(job.values())} SQL "
+                  "statements, same parameters", flush=True)
+            continue
+        same = False
+        print(f"WARNING {period.key}: the baseline's reads differ from the job's", flush=True)
+        for label, extra in (("only in job", job - reads), ("only in baseline", reads - job)):
+            for statement, count in extra.items():
+                print(f"  {label} ({count}x): {statement[:300]}")
+    return same
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):8.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--database-url", help="an existing store instead of the cached one")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
-    parser.add_argument("--out", type=Path, help="report folder (default: a temporary one)")
-    parser.add_argument("--screenshots", type=Path, help="write PNG screenshots here")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each kind")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke check: the last 3 months, 1 run each, one month checked")
+    parser.add_argument("--store", type=Path, help="reuse this SQLite store (built if missing)")
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS,
+                        help=f"nights in a new store (default {DEFAULT_DAYS}, at least 400)")
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--keys", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args.store, args.keys.split(","), args.out, args.trace)
+        return
 
-    url = args.database_url or store_url(args.days, args.rebuild)
-    engine = make_engine(url)
-    ensure_schema(engine)
-    out = args.out or Path(tempfile.mkdtemp(prefix="fanpulse-reports-"))
-    date_from = END - dt.timedelta(days=DEFAULT_DAYS - 1)
-    audience_from = END - dt.timedelta(days=max(CHANGE_WINDOWS) + CARRY_DAYS)
+    runs = 1 if args.quick else max(1, args.runs)
+    periods = months(3 if args.quick else 12)
+    work = Path(tempfile.mkdtemp(prefix="fanpulse-bench-reports-"))
+    store = args.store.resolve() if args.store else work / "store.db"
+    cpus = os.cpu_count()
+    print(f"bench_reports: machine {platform.machine()}, nproc {len(os.sched_getaffinity(0))} "
+          f"(cpu_count {cpus}), Python {platform.python_version()}, SQLite "
+          f"{sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}")
+    try:
+        if not store.exists():
+            build_store(store, max(400, args.days))
+        else:
+            print(f"store reused: {store}")
+        span = data_span(make_engine(f"sqlite:///{store}"))
+        with store.open("rb") as handle:  # warm the OS page cache for the first run
+            while handle.read(1 << 24):
+                pass
+        print(f"store {store.stat().st_size / 2**20:.0f} MB, data {span[0] if span else '-'} .. "
+              f"{span[1] if span else '-'}; months {periods[0].key} .. {periods[-1].key}, "
+              f"NOW {NOW:%Y-%m-%d %H:%M} UTC (today {TODAY}, the last month ongoing)")
+        print("each timed run: a fresh Python process, clock after imports; warm OS page "
+              "cache; no allocation tracing; peak RSS = the child's VmHWM read after its "
+              "clock stopped", flush=True)
+        checked = [periods[-1]] if args.quick else [periods[0], periods[-1]]
+        same = check_reads(store, checked, work)
 
-    t_queries, data = timed("bulk queries (load_store)",
-                            lambda: load_store(engine, date_from, END,
-                                               audience_from=audience_from))
+        results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        for i in range(runs):
+            for kind in (KINDS if i % 2 == 0 else KINDS[::-1]):
+                result = run_child(kind, store, periods, work)
+                results[kind].append(result)
+                print(f"  run {i + 1} {kind:<5} {result['total']:8.2f} s  "
+                      f"peak RSS {result['peak_mb']:6.1f} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
-    def all_metrics() -> int:
-        calc = Calculator(data)
-        return len([calc.unit(uid) for uid in calc.data.units])
+    def totals(kind: str) -> list[float]:
+        return [r["total"] for r in results[kind]]
 
-    t_metrics, units = timed("numbers of every unit (metrics)", all_metrics)
-    with engine.connect() as conn:
-        commune = conn.execute(text(
-            "SELECT MIN(code) FROM units WHERE level = 'commune'")).scalar_one()
-        district = conn.execute(text(
-            "SELECT MIN(code) FROM units WHERE level = 'district'")).scalar_one()
-    single = Path(tempfile.mkdtemp(prefix="fanpulse-one-"))
-    t_one, _ = timed(f"one unit (--unit {commune})",
-                     lambda: build_reports(engine, single, unit_code=commune, now=NOW))
-    t_all, summary = timed(f"every report ({units} units + index)",
-                           lambda: build_reports(engine, out, now=NOW))
-    shutil.rmtree(single, ignore_errors=True)
-
-    pages = sorted(p.stat().st_size for p in out.glob("*.html"))
-    plotly_js = (out / "plotly.min.js").stat().st_size
-    per_unit = (t_all - t_queries) / units * 1000
-    print()
-    print(f"reports written: {summary.pages_written} in {out}")
-    print(f"total {t_all:.2f} s  (target < 60 s); {per_unit:.1f} ms per unit beyond the "
-          f"queries")
-    print(f"ratios: all / bulk queries = {t_all / t_queries:.1f}x, all / one unit = "
-          f"{t_all / t_one:.1f}x, all / numbers alone = {t_all / t_metrics:.1f}x")
-    print(f"page size: median {statistics.median(pages) / 1024:.0f} KB (target < 300 KB), "
-          f"largest {pages[-1] / 1024:.0f} KB, smallest {pages[0] / 1024:.0f} KB; "
-          f"plotly.min.js {plotly_js / 1024 / 1024:.1f} MB, written once")
-    if args.screenshots:
-        args.screenshots.mkdir(parents=True, exist_ok=True)
-        screenshot(out / "index.html", args.screenshots / "index.png", 1400)
-        screenshot(out / f"u-{district}.html", args.screenshots / "district.png", 1650)
+    base = statistics.median(totals("reads"))
+    pages = results["job"][0]["pages"]
+    print(f"\n{len(periods)} monthly reports ({periods[0].key} .. {periods[-1].key}) of "
+          f"{N_PAGES} Pages / {pages // len(periods) - 2} units, {runs} run(s) each, "
+          "median (min-max); baseline = the same months' bulk queries, same run"
+          + ("" if same else "  [WARNING: baseline reads differ from the job's, see above]"))
+    print(f"{'':<31} {'seconds':>8} {'(min-max)':<13} {'x baseline':>10} {'pages/s':>8} "
+          f"{'peak RSS MB':>12}")
+    for kind in KINDS:
+        walls = totals(kind)
+        rate = f"{pages / statistics.median(walls):8.1f}" if kind == "job" else f"{'-':>8}"
+        peak = statistics.median(r["peak_mb"] for r in results[kind])
+        print(f"{LABELS[kind]:<31} {spread(walls):<22} {statistics.median(walls) / base:>10.1f} "
+              f"{rate} {peak:>12.1f}")
+    print(f"\nper month, median s: {'month':<8} {'job':>7} {'baseline':>9} {'x':>6}")
+    for n, period in enumerate(periods):
+        job = statistics.median(r["months"][n] for r in results["job"])
+        reads = statistics.median(r["months"][n] for r in results["reads"])
+        print(f"{'':<21} {period.key:<8} {job:>7.2f} {reads:>9.2f} {job / reads:>6.1f}")
+    print(f"pages written: {pages} ({pages // len(periods)} per month: every unit, index.html, "
+          "ranking.html; plus a workbook per page)")
 
 
 if __name__ == "__main__":
