@@ -188,12 +188,12 @@ def check_reads(store: Path, periods: list[Period], work: Path) -> bool:
 
 
 def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):8.2f} ({min(values):.2f}-{max(values):.2f})"
+    return f"{statistics.median(values):8.2f} {f'({min(values):.2f}-{max(values):.2f})':<15}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each kind")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each kind (>= 3)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke check: the last 3 months, 1 run each, one month checked")
     parser.add_argument("--store", type=Path, help="reuse this SQLite store (built if missing)")
@@ -208,13 +208,12 @@ def main() -> None:
         child(args.child, args.store, args.keys.split(","), args.out, args.trace)
         return
 
-    runs = 1 if args.quick else max(1, args.runs)
+    runs = 1 if args.quick else max(3, args.runs)  # the project's rule: at least 3
     periods = months(3 if args.quick else 12)
     work = Path(tempfile.mkdtemp(prefix="fanpulse-bench-reports-"))
     store = args.store.resolve() if args.store else work / "store.db"
-    cpus = os.cpu_count()
     print(f"bench_reports: machine {platform.machine()}, nproc {len(os.sched_getaffinity(0))} "
-          f"(cpu_count {cpus}), Python {platform.python_version()}, SQLite "
+          f"(cpu_count {os.cpu_count()}), Python {platform.python_version()}, SQLite "
           f"{sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}")
     try:
         if not store.exists():
@@ -253,19 +252,19 @@ def main() -> None:
           f"{N_PAGES} Pages / {pages // len(periods) - 2} units, {runs} run(s) each, "
           "median (min-max); baseline = the same months' bulk queries, same run"
           + ("" if same else "  [WARNING: baseline reads differ from the job's, see above]"))
-    print(f"{'':<31} {'seconds':>8} {'(min-max)':<13} {'x baseline':>10} {'pages/s':>8} "
+    print(f"{'':<31} {'seconds':>8} {'(min-max)':<15} {'x baseline':>10} {'pages/s':>8} "
           f"{'peak RSS MB':>12}")
     for kind in KINDS:
         walls = totals(kind)
         rate = f"{pages / statistics.median(walls):8.1f}" if kind == "job" else f"{'-':>8}"
         peak = statistics.median(r["peak_mb"] for r in results[kind])
-        print(f"{LABELS[kind]:<31} {spread(walls):<22} {statistics.median(walls) / base:>10.1f} "
+        print(f"{LABELS[kind]:<31} {spread(walls)} {statistics.median(walls) / base:>10.2f} "
               f"{rate} {peak:>12.1f}")
     print(f"\nper month, median s: {'month':<8} {'job':>7} {'baseline':>9} {'x':>6}")
     for n, period in enumerate(periods):
         job = statistics.median(r["months"][n] for r in results["job"])
         reads = statistics.median(r["months"][n] for r in results["reads"])
-        print(f"{'':<21} {period.key:<8} {job:>7.2f} {reads:>9.2f} {job / reads:>6.1f}")
+        print(f"{'':<21} {period.key:<8} {job:>7.2f} {reads:>9.2f} {job / reads:>6.2f}")
     print(f"pages written: {pages} ({pages // len(periods)} per month: every unit, index.html, "
           "ranking.html; plus a workbook per page)")
 
