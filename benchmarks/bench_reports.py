@@ -19,9 +19,10 @@ with NOW = 2026-11-25 05:00 UTC (November is the ongoing month):
   this includes reading, computing, rendering and writing every page and workbook, and the
   two comparison reads of each month (the month before, the same month a year before);
 - baseline, "bulk queries alone": exactly the store reads those builds do, nothing computed
-  or rendered: per month, ``load_store`` with the arguments ``build_reports`` gives it, then
-  ``data_span`` and the two ``load_store`` calls of ``cycle.comparer_for`` (same spans, same
-  arguments; ``comparer_for`` itself is not called, since it also builds two Calculators).
+  or rendered: per month, ``load_store`` and ``views.load_views`` with the arguments
+  ``build_reports`` gives them, then ``data_span`` and the two ``load_store`` calls of
+  ``cycle.comparer_for`` (same spans, same arguments; ``comparer_for`` itself is not called,
+  since it also builds two Calculators).
 
 Before the timed runs, one untimed check runs the job and the baseline for a complete and the
 ongoing month with every SQL statement recorded (SQLAlchemy ``before_cursor_execute``) and
@@ -61,6 +62,7 @@ from fanpulse.reports.compare import spans
 from fanpulse.reports.metrics import CARRY_DAYS, CHANGE_WINDOWS
 from fanpulse.reports.periods import Period
 from fanpulse.reports.queries import LOCAL_TZ, data_span, load_store
+from fanpulse.reports.views import load_views
 from fanpulse.storage.db import make_engine
 
 END = dt.date(2026, 11, 25)
@@ -89,11 +91,13 @@ def job_month(engine: Engine, period: Period, out: Path) -> int:
 
 
 def reads_month(engine: Engine, period: Period, out: Path) -> int:
-    """The baseline for one month: the store reads of build_reports and comparer_for."""
+    """The baseline for one month: the store reads of build_reports and comparer_for, in
+    their order (check_reads compares the SQL they run)."""
     date_from, date_to = period.start, period.to_date(TODAY)  # as build_reports
     audience_from = min(date_from, date_to - dt.timedelta(days=max(CHANGE_WINDOWS)))
     load_store(engine, date_from, date_to,
                audience_from=audience_from - dt.timedelta(days=CARRY_DAYS))
+    load_views(engine, date_from, date_to)
     covered = data_span(engine)  # as comparer_for
     for span in spans(period, TODAY)[1:]:
         if covered is None or span.date_to < covered[0] or span.date_from > covered[1]:
