@@ -70,6 +70,8 @@ NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)
 TODAY = NOW.astimezone(LOCAL_TZ).date()
 N_PAGES = 482
 DEFAULT_DAYS = (END - dt.date(2024, 12, 1)).days + 1  # 725: Dec 2024 ... 25 Nov 2026
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIRS = ("fanpulse", "collector", "config", "reports", "sandbox", "storage")
 KINDS = ("reads", "job")
 LABELS = {"reads": "bulk queries alone (baseline)", "job": "monthly reports (job)"}
 
@@ -117,6 +119,10 @@ def peak_rss_mb() -> float:
 
 def child(kind: str, store: Path, keys: list[str], out: Path, trace: bool) -> None:
     """One fresh process: the job or the baseline over the months; prints one JSON line."""
+    import fanpulse
+
+    if not Path(fanpulse.__file__).resolve().is_relative_to(Path(__file__).resolve().parent):
+        raise SystemExit(f"fanpulse imported from {fanpulse.__file__}, not the snapshot")
     step = job_month if kind == "job" else reads_month
     if kind == "job":
         import fanpulse.reports.build  # noqa: F401  imported before the clock, like the reads
@@ -138,14 +144,32 @@ def child(kind: str, store: Path, keys: list[str], out: Path, trace: bool) -> No
                       "peak_mb": peak_rss_mb(), "statements": statements}))
 
 
+def snapshot_code(work: Path) -> tuple[Path, str]:
+    """A copy of the package as it is now (others may be editing the working tree during the
+    run): every child imports fanpulse from it, so all runs measure the same code."""
+    code = work / "code"
+    for name in PACKAGE_DIRS:
+        shutil.copytree(ROOT / name, code / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(__file__, code / "bench_reports.py")
+    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", *PACKAGE_DIRS],
+                           capture_output=True, text=True, check=False).stdout.splitlines()
+    return code, f"HEAD {head[:60]} + {len(dirty)} uncommitted file(s) in the package"
+
+
 def run_child(kind: str, store: Path, periods: list[Period], work: Path,
               trace: bool = False) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=work))
+    code = work / "code"
     try:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--store", str(store), "--out",
-             str(out), "--keys", ",".join(p.key for p in periods)] + (["--trace"] if trace else []),
-            capture_output=True, text=True, check=False)
+            [sys.executable, str(code / "bench_reports.py"), "--child", kind, "--store",
+             str(store), "--out", str(out), "--keys", ",".join(p.key for p in periods)]
+            + (["--trace"] if trace else []),
+            capture_output=True, text=True, check=False,
+            env=dict(os.environ, PYTHONPATH=str(code)))
         if done.returncode != 0:
             sys.stderr.write(done.stderr)
             raise SystemExit(f"the {kind} child failed (exit {done.returncode})")
@@ -224,6 +248,8 @@ def main() -> None:
             build_store(store, max(400, args.days))
         else:
             print(f"store reused: {store}")
+        code, version = snapshot_code(work)
+        print(f"code: a snapshot of {ROOT} taken now ({version}), imported by every child")
         span = data_span(make_engine(f"sqlite:///{store}"))
         with store.open("rb") as handle:  # warm the OS page cache for the first run
             while handle.read(1 << 24):
