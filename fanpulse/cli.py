@@ -316,9 +316,16 @@ def after_demo(engine: Engine) -> None:
     """The demo ends with the reports, as staff would open them, in the demo's own folder."""
     from fanpulse.demo import DEMO_REPORT_DIR
     from fanpulse.reports.build import build_reports
+    from fanpulse.reports.periods import MONTH, Period
+    from fanpulse.reports.queries import LOCAL_TZ
 
+    # This month's report (under way, against last month and a year ago), then the main one,
+    # whose index links it: what the nightly job keeps up to date.
+    month = Period.containing(MONTH, dt.datetime.now(LOCAL_TZ).date())
+    build_reports(engine, Path(DEMO_REPORT_DIR) / month.folder, period=month)
     summary = build_reports(engine, DEMO_REPORT_DIR)
-    click.echo(f"Reports ({summary.pages_written} pages): {Path(summary.index_path).resolve()}")
+    click.echo(f"Reports ({summary.pages_written} pages, and {month.label('en')} in "
+               f"{month.folder}): {Path(summary.index_path).resolve()}")
 
 
 # --- collection -----------------------------------------------------------------------------
@@ -520,16 +527,18 @@ def schedule_command(app: AppContext) -> None:
 
 
 def after_collect(app: AppContext) -> None:
-    """After a scheduled collection: re-render the reports when the settings ask for it.
-    A report problem is logged; it never turns a good collection into a failed one."""
+    """After a scheduled collection: re-render the reports when the settings ask for it (the
+    main report and the monthly, quarterly and yearly ones, reports/cycle.py). A report
+    problem is logged; it never turns a good collection into a failed one."""
     settings = app.settings
     if not settings.report_after_collect:
         return
-    from fanpulse.reports.build import build_reports
+    from fanpulse.reports.cycle import refresh_reports
 
-    try:
-        summary = build_reports(app.engine(), settings.report_dir)
-        log.info("reports written: %s (%d pages)", summary.index_path, summary.pages_written)
+    try:  # the current month, quarter and year, the periods that just ended, the main report
+        for summary in refresh_reports(app.engine(), settings.report_dir):
+            log.info("reports written: %s (%d pages)", summary.index_path,
+                     summary.pages_written)
     except Exception:
         log.exception("re-rendering the reports after the collection failed")
 

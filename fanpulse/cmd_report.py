@@ -43,40 +43,76 @@ def terminal_progress() -> Callable[[int, int], None] | None:
               help="Only this unit and the units below it. Default: every unit.")
 @click.option("--from", "date_from", metavar="DATE", callback=parse_day,
               help="First day of the period (YYYY-MM-DD or DD/MM/YYYY). Default: 90 days "
-                   "before --to.")
+                   "before --to, or the first day with data if that is later.")
 @click.option("--to", "date_to", metavar="DATE", callback=parse_day,
               help="Last day of the period. Default: today (Asia/Ho_Chi_Minh).")
+@click.option("--month", metavar="YYYY-MM",
+              help="A calendar month (2026-11 or 11/2026), compared with the month before and "
+                   "the same month a year earlier. Written to <report_dir>/periods/2026-11.")
+@click.option("--quarter", metavar="YYYY-Qn",
+              help="A quarter (2026-Q4 or Q4/2026), compared likewise.")
+@click.option("--year", metavar="YYYY", help="A calendar year (2026), compared with the year "
+                                             "before.")
+@click.option("--all-periods", is_flag=True,
+              help="Bring the whole cycle up to date, as the nightly job does: the current "
+                   "month, quarter and year, every period with data that has no report yet "
+                   "or was built before it ended, then the main report.")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
               help="Language of the reports.")
 @click.pass_context
 def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | None,
-                   date_from: dt.date | None, date_to: dt.date | None, lang: str) -> None:
+                   date_from: dt.date | None, date_to: dt.date | None, month: str | None,
+                   quarter: str | None, year: str | None, all_periods: bool,
+                   lang: str) -> None:
     """Write the HTML trend reports: index.html and one page per unit.
 
-    Plotly's JavaScript is written once beside them, so the folder opens offline from a
-    shared drive; the path of index.html is printed at the end. The folder is written beside
-    and swapped in whole at the end: a build that is stopped leaves the previous reports as
-    they were. A one-unit or English report goes to its own folder unless --out says where.
+    By default the last 90 days (no earlier than the data). --month, --quarter or --year
+    writes that calendar period's report (under way: up to today) into the periods folder
+    of the report folder, where the main report's index links it. Plotly's JavaScript is
+    written beside the pages, so a folder opens offline from a shared drive; the path of
+    index.html is printed at the end. A folder is written beside and swapped in whole at the
+    end: a build that is stopped leaves the previous reports as they were. A one-unit or
+    English report goes to its own folder unless --out says where.
     """
     from fanpulse.app import AppContext
     from fanpulse.config.settings import SettingsError
     from fanpulse.reports.build import ReportError, build_reports, default_folder
+    from fanpulse.reports.cycle import refresh_reports
+    from fanpulse.reports.periods import MONTH, QUARTER, YEAR, Period, PeriodError
     from fanpulse.storage.db import StoreError
 
     app = ctx.find_object(AppContext)
     if app is None:
         raise click.UsageError("run this command through `fanpulse`")
+    chosen = [(kind, text) for kind, text in ((MONTH, month), (QUARTER, quarter), (YEAR, year))
+              if text is not None]
+    if len(chosen) + bool(date_from or date_to) + all_periods > 1:
+        raise click.UsageError("give one of --month, --quarter, --year, --all-periods or "
+                               "--from/--to")
+    if all_periods and (unit_code or out_dir):
+        raise click.UsageError("--all-periods writes the whole report folder: leave out "
+                               "--unit and --out")
     try:
-        target = (Path(out_dir) if out_dir
-                  else default_folder(app.settings.report_dir, unit_code, lang))
+        period = Period.parse(*chosen[0]) if chosen else None
+        base = default_folder(app.settings.report_dir, unit_code, lang)
+        if all_periods:
+            written = refresh_reports(app.engine(), base, lang=lang)
+            click.echo(f"Wrote {len(written)} reports ({len(written) - 1} periods and the "
+                       f"main report) in {sum(s.seconds for s in written):.1f} s.", err=True)
+            click.echo(str(written[-1].index_path.resolve()))
+            return
+        target = (Path(out_dir) if out_dir else base / period.folder if period else base)
         summary = build_reports(app.engine(), target, unit_code=unit_code,
-                                date_from=date_from, date_to=date_to, lang=lang,
-                                progress=terminal_progress())
+                                date_from=date_from, date_to=date_to, period=period,
+                                lang=lang, progress=terminal_progress())
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from None
     except (ReportError, SettingsError, StoreError) as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(1)
+    label = f"{period.label('en')}: " if period else ""
     click.echo(
-        f"Wrote {summary.pages_written} pages for {summary.date_from:%d/%m/%Y} - "
+        f"Wrote {summary.pages_written} pages for {label}{summary.date_from:%d/%m/%Y} - "
         f"{summary.date_to:%d/%m/%Y} in {summary.seconds:.1f} s.", err=True,
     )
     click.echo(str(summary.index_path.resolve()))

@@ -30,7 +30,14 @@ from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from fanpulse.reports import export, figures
+from fanpulse.reports import export, figures, ranking
+from fanpulse.reports.compare import Comparer, summary_paragraph
+from fanpulse.reports.cycle import (
+    HOME_FROM_PERIOD,
+    comparer_for,
+    period_links,
+    write_period_info,
+)
 from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
 from fanpulse.reports.metrics import (
     ACCESS_KEYS,
@@ -42,8 +49,10 @@ from fanpulse.reports.metrics import (
     access_key,
     readable,
 )
+from fanpulse.reports.periods import PERIODS_DIR, Period
 from fanpulse.reports.publish import FolderRefused, check_replaceable, replace_folder
-from fanpulse.reports.queries import LOCAL_TZ, StoreData, UnitInfo, load_store
+from fanpulse.reports.queries import LOCAL_TZ, PageInfo, UnitInfo, data_span, load_store
+from fanpulse.reports.ranking import RANKING_FILE
 from fanpulse.reports.render import (
     PLOTLY_FILE,
     chart_html,
@@ -51,6 +60,7 @@ from fanpulse.reports.render import (
     generated_text,
     unit_filename,
 )
+from fanpulse.reports.views import ViewFigures, ViewsData, load_views, view_figures
 
 DEFAULT_DAYS = 90
 LEADERBOARD_SIZE = 10
@@ -101,15 +111,20 @@ def default_folder(report_dir: str | Path, unit_code: str | None = None,
 
 def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None = None,
                   date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  lang: str = "vi", now: dt.datetime | None = None,
+                  period: Period | None = None, lang: str = "vi",
+                  now: dt.datetime | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ReportSummary:
     """Write the reports for every unit (or ``unit_code`` and the units below it).
 
     ``progress`` is told (pages written, pages in all) as the pages are written.
 
-    The period defaults to the 90 days ending on today's date in Asia/Ho_Chi_Minh (``now``
-    gives "today" and the "generated" stamp; it must be timezone-aware). ``out_dir`` is
-    replaced whole, and only when it is new, empty or a report folder (:mod:`reports.publish`).
+    The period is a calendar ``period`` (a month, quarter or year: reported up to today while
+    under way, with comparisons to the period before and the same period a year earlier and
+    a summary paragraph per unit), or ``date_from``–``date_to``. By default it ends today
+    (Asia/Ho_Chi_Minh; ``now`` gives "today" and the "generated" stamp and must be
+    timezone-aware) and covers at most the last 90 days, starting no earlier than the
+    store's data. ``out_dir`` is replaced whole, and only when it is new, empty or a report
+    folder (:mod:`reports.publish`).
     """
     began = time.perf_counter()
     language = Lang(lang)
@@ -121,8 +136,22 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise ReportError("now must be a timezone-aware datetime")
-    date_to = date_to or now.astimezone(LOCAL_TZ).date()
-    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+    today = now.astimezone(LOCAL_TZ).date()
+    comparer: Comparer | None = None
+    if period is not None:
+        if date_from is not None or date_to is not None:
+            raise ReportError("give a calendar period or a first and last day, not both")
+        if period.start > today:
+            raise ReportError(f"{period.label('en')} has not begun yet (today is "
+                              f"{today:%d/%m/%Y})")
+        date_from, date_to = period.start, period.to_date(today)
+    else:
+        date_to = date_to or today
+        if date_from is None:  # the last 90 days, or fewer when the data starts later
+            date_from = date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+            span = data_span(engine)
+            if span is not None and date_from < span[0] <= date_to:
+                date_from = span[0]
     if date_from > date_to:
         raise ReportError(f"the period starts ({date_from}) after it ends ({date_to})")
     # Changes over 90 days need the audience 90 days before the end, plus the carry window.
@@ -131,6 +160,10 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
                       audience_from=audience_from - dt.timedelta(days=CARRY_DAYS))
     if not data.units:
         raise ReportError("the store has no units yet: run `fanpulse units import FILE` first")
+    calc = Calculator(data, ongoing=date_to == today)
+    views = load_views(engine, date_from, date_to)
+    if period is not None:
+        comparer = comparer_for(engine, calc, period, today)
 
     roots = [u for u in data.units.values() if u.parent_id is None]
     if unit_code is not None:
@@ -140,50 +173,113 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     scope_ids = {uid for root in roots for uid in data.descendants.get(root.id, [root.id])}
     scope = [u for u in data.units.values() if u.id in scope_ids]  # parents before children
 
-    taken: set[str] = {"index.html"}
+    taken: set[str] = {"index.html", RANKING_FILE}
     files = {unit.id: unit_filename(unit, taken) for unit in scope}
+    view = _View(calc, comparer, views, period, roots, scope, files, language, now,
+                 date_from=date_from, date_to=date_to, today=today,
+                 periods=period_links(out, period), data_from=data.first_day,
+                 home_link=HOME_FROM_PERIOD if period is not None and out.parent.name ==
+                 PERIODS_DIR and (out.parent.parent / "index.html").is_file() else None)
     try:
         with replace_folder(out) as staging:
-            _write_folder(staging, data, roots, scope, files, language,
-                          date_from=date_from, date_to=date_to, now=now, progress=progress)
+            _write_folder(staging, view, progress)
     except FolderRefused as exc:
         raise ReportError(str(exc)) from None
-    return ReportSummary(out / "index.html", len(scope) + 1, date_from, date_to,
+    return ReportSummary(out / "index.html", len(scope) + 2, date_from, date_to,
                          round(time.perf_counter() - began, 2))
 
 
-def _write_folder(out: Path, data: StoreData, roots: list[UnitInfo], scope: list[UnitInfo],
-                  files: dict[int, str], language: Lang, *, date_from: dt.date,
-                  date_to: dt.date, now: dt.datetime,
+@dataclass
+class _View:
+    """What every page of one build shares."""
+
+    calc: Calculator
+    comparer: Comparer | None
+    views: ViewsData
+    period: Period | None
+    roots: list[UnitInfo]
+    scope: list[UnitInfo]
+    files: dict[int, str]
+    lang: Lang
+    now: dt.datetime
+    date_from: dt.date
+    date_to: dt.date
+    today: dt.date
+    periods: dict[str, Any]  # cycle.period_links: the month, quarter and year reports
+    data_from: dt.date | None  # the first day with data in the period
+    home_link: str | None  # from a period folder to the main report, when there is one
+
+    def view_figures(self, pages: list[PageInfo]) -> ViewFigures:
+        """Views where insights exist (reports/views.py): absent, never 0, elsewhere."""
+        return view_figures(self.views, pages, self.calc.post_ids(pages), self.date_from,
+                            self.date_to)
+
+    def common(self) -> dict[str, Any]:
+        period = self.period
+        return {
+            "date_from": self.date_from, "date_to": self.date_to,
+            "generated": generated_text(self.lang, self.now), "files": self.files,
+            "plotly_file": PLOTLY_FILE, "latest_run": self.calc.data.latest_run,
+            "period": period, "period_label": period.label(self.lang.code) if period else None,
+            "ongoing": self.date_to == self.today and (period is None
+                                                      or self.date_to < period.end),
+            "ranking_file": RANKING_FILE,
+            "home_link": self.home_link,
+            "periods": self.periods,
+            "data_from": self.data_from if self.data_from and self.data_from > self.date_from
+            else None,
+        }
+
+
+def _write_folder(out: Path, view: _View,
                   progress: Callable[[int, int], None] | None = None) -> None:
     """Every file of the report folder, into ``out`` (the staging folder)."""
     _write_plotly(out / PLOTLY_FILE)
-    calc = Calculator(data)
+    calc, language, files, now = view.calc, view.lang, view.files, view.now
+    data = calc.data
     env = environment(language)
-    common: dict[str, Any] = {
-        "date_from": date_from, "date_to": date_to, "generated": generated_text(language, now),
-        "files": files, "plotly_file": PLOTLY_FILE, "latest_run": data.latest_run,
-    }
+    common = view.common()
     unit_template = env.get_template("unit.html")
-    for number, unit in enumerate(scope, 1):
+    total = len(view.scope) + 2
+    for number, unit in enumerate(view.scope, 1):
         metrics = calc.unit(unit.id)
         xlsx = export.xlsx_filename(files[unit.id])
+        comparison = summary = None
+        if view.comparer is not None:
+            pages = calc.subtree_pages(unit.id)
+            comparison = view.comparer.compare(pages)
+            summary = summary_paragraph(language, unit.name, comparison, len(pages))
         text = unit_template.render(
             m=metrics, ancestors=_ancestors(unit, data.units), charts=_charts(metrics, language),
-            uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx, **common,
+            uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx,
+            cmp=comparison, summary=summary, **common,
+            views=view.view_figures(calc.subtree_pages(unit.id)),
+            own_views=view.view_figures(metrics.own_pages) if metrics.own else None,
         )
         (out / files[unit.id]).write_text(text, encoding="utf-8")
-        export.unit_workbook(metrics, language, out / xlsx, now)  # the same metrics as the page
+        export.unit_workbook(metrics, language, out / xlsx, now,  # the page's own figures
+                             comparison=comparison, summary=summary)
         if progress is not None and number % 20 == 0:
-            progress(number, len(scope) + 1)
+            progress(number, total)
 
     index = out / "index.html"
-    context = _index_context(calc, roots, scope, language)
+    context = _index_context(calc, view.roots, view.scope, language)
+    for block in context["roots"]:
+        block["views"] = view.view_figures(calc.subtree_pages(block["unit"].id))
+    if view.comparer is not None:
+        for block in context["roots"]:
+            pages = calc.subtree_pages(block["unit"].id)
+            block["cmp"] = view.comparer.compare(pages)
+            block["summary"] = summary_paragraph(language, block["unit"].name, block["cmp"],
+                                                 len(pages))
     index.write_text(_index_html(env, context, common), encoding="utf-8")
     export.index_workbook(context["roots"], context["boards"], context["tree"], language,
                           out / "index.xlsx", now)
+    ranking.write(out, env, calc, view.scope, language, common, now)
+    if view.period is not None:
+        write_period_info(out, view.period, view.date_to, view.today, now)
     if progress is not None:
-        progress(len(scope) + 1, len(scope) + 1)
+        progress(total, total)
 
 
 def _write_plotly(path: Path) -> None:
@@ -246,6 +342,7 @@ def _index_context(calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo
         root_blocks.append({
             "unit": root, "rollup": calc.headline(pages), "access": calc.access_list(pages),
             "chart": chart_html(figures.followers_figure(calc.series(pages), lang), f"c-{root.id}"),
+            "cmp": None, "summary": None,  # filled for a calendar period's report
         })
     return {
         "roots": root_blocks, "tree": [nodes[r.id] for r in roots],

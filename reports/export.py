@@ -34,7 +34,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from fanpulse.reports.i18n import Lang
+from fanpulse.reports.compare import Column as SpanColumn
+from fanpulse.reports.compare import Comparison
+from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang
 from fanpulse.reports.metrics import (
     ChildRow,
     Headline,
@@ -53,7 +55,7 @@ MAX_WIDTH = 60
 INTEGER = "#,##0"
 SIGNED = "+#,##0;-#,##0;0"
 PERCENT_SIGNED = "+0.0%;-0.0%;0.0%"
-RATE = "0.00%"
+RATE = "0.00"  # the engagement rate is per 1,000 followers (‰), not a percentage
 _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 _BOLD = Font(bold=True)
 
@@ -221,7 +223,7 @@ def _headline_sheet(book: _Book, rows: list[tuple[str, Headline]]) -> None:
         if period:
             pc = getattr(h, "period_change", None)
             row += [pc.absolute if pc else None, pc.fraction if pc else None]
-        known = h.posts_known
+        known = h.posts_known and h.has_data  # no data in the period: unknown, not 0
         row += [h.posts if known else None, h.reactions if known else None,
                 h.comments if known else None, h.shares if known else None,
                 h.engagement if known else None, h.engagement_rate, h.posts_unreadable]
@@ -268,11 +270,14 @@ def _child_status(lang: Lang, r: ChildRow) -> str:
     return "; ".join(parts)
 
 
-def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime) -> None:
-    """The tables of a unit's page: figures, top posts, units below, coverage (``now``: the
-    build's, the workbook's date)."""
+def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime, *,
+                  comparison: Comparison | None = None, summary: str | None = None) -> None:
+    """The tables of a unit's page: the period's summary and comparison (calendar periods),
+    figures, top posts, units below, coverage (``now``: the build's, the workbook's date)."""
     t = lang.t
     book = _Book(lang, now)
+    if comparison is not None:
+        _comparison_sheet(book, comparison, summary)
     headlines = [(t("xlsx_rollup") if m.children else t("own_page"), m.rollup)]
     if m.own is not None:
         headlines.append((t("own_page"), m.own))
@@ -383,4 +388,52 @@ def index_workbook(roots: list[dict[str, Any]], boards: dict[str, list[Any]],
         (t("followers"), "int"), (t("growth_30"), "signed"), (t("growth_30") + " (%)", "pct"),
         (t("status"), "text"),
     ], rows)
+    book.save(path)
+
+
+def _comparison_sheet(book: _Book, c: Comparison, summary: str | None) -> None:
+    """The period against the one before and the same one a year earlier, as on the page;
+    the summary paragraph below the table."""
+    t, lang = book.lang.t, book.lang
+    columns: list[Column] = [("", "text"), (c.current.span.label(lang), "int"),
+                             (c.previous.span.label(lang), "int"), (t("compare_vs"), "pct"),
+                             (c.year_before.span.label(lang), "int"), (t("compare_vs"), "pct")]
+    others: tuple[SpanColumn, SpanColumn] = (c.previous, c.year_before)
+    rows: list[list[Any]] = [[t("followers_end"), c.current.followers, c.previous.followers,
+                              c.followers_vs_previous.fraction, c.year_before.followers,
+                              c.followers_vs_year.fraction]]
+    for attr, label in (("growth", "growth_in_period"), ("posts", "posts"),
+                        ("engagement", "engagement")):
+        row: list[Any] = [t(label), getattr(c.current, attr)]
+        for other in others:
+            row += [getattr(other, attr), c.ratio(other, attr)]
+        rows.append(row)
+    rows.append([t("engagement_rate"), c.current.rate, c.previous.rate, None,
+                 c.year_before.rate, None])
+    if summary:
+        rows += [[None] * 6, [summary, None, None, None, None, None]]
+    book.sheet(t("compare_title"), columns, rows)
+
+
+def ranking_workbook(rows: Sequence[Any], quiet: Sequence[Any], lang: Lang, path: Path,
+                     now: dt.datetime) -> None:
+    """ranking.html's two tables: the commune ranking and the weekly posting check."""
+    t = lang.t
+    book = _Book(lang, now)
+    book.sheet(t("ranking_communes"), [
+        ("#", "int"), (t("unit"), "text"), (t("xlsx_parent"), "text"),
+        (t("engagement_rate"), "rate"), (t("posts"), "int"), (t("engagement"), "int"),
+        (t("followers"), "int"), (t("change_period"), "signed"), (t("status"), "text"),
+    ], ([r.rank, r.unit.name, r.parent.name if r.parent else None, r.headline.engagement_rate,
+         r.headline.posts if r.headline.posts_known and r.headline.has_data else None,
+         r.headline.engagement if r.headline.posts_known and r.headline.has_data else None,
+         r.headline.followers,
+         r.headline.period_change.absolute if r.headline.period_change else None,
+         t(r.reason, followers=lang.integer(MIN_FOLLOWERS_FOR_RANKING),
+           posts=MIN_POSTS_FOR_RANKING) if r.reason else None] for r in rows))
+    book.sheet(t("quiet_title", date_from="", date_to="").split("(")[0].strip(), [
+        (t("unit"), "text"), (t("xlsx_parent"), "text"), (t("last_post"), "datetime"),
+        (t("xlsx_detail"), "text"),
+    ], ([q.unit.name, q.parent.name if q.parent else None, q.last_post,
+         None if q.last_post else _no_post_text(lang, q.since)] for q in quiet))
     book.save(path)

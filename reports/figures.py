@@ -99,7 +99,7 @@ def followers_figure(series: DaySeries, lang: Lang) -> go.Figure:
         yaxis2=_axis(domain=[0, 0.24], tickformat=",", nticks=4,
                      title={"text": html.escape(lang.t("net_change_short"))}),
     )
-    return _figure(data, layout)
+    return _figure(data, _no_data(layout, series.followers, lang))
 
 
 def _membership_marks(series: DaySeries, lang: Lang) -> dict[str, Any] | None:
@@ -131,14 +131,39 @@ def _membership_marks(series: DaySeries, lang: Lang) -> dict[str, Any] | None:
 
 
 def _week_labels(weeks: list[WeekRow], lang: Lang) -> list[str]:
-    return [lang.date(w.start)[:5] if lang.code == "vi" else w.start.isoformat()[5:]
-            for w in weeks]
+    """The week's first day; a week of fewer than 7 days is marked "*" (partial)."""
+    return [(lang.date(w.start)[:5] if lang.code == "vi" else w.start.isoformat()[5:])
+            + ("*" if w.days < 7 else "") for w in weeks]
 
 
 def _week_names(weeks: list[WeekRow], lang: Lang) -> list[str]:
-    """Hover titles; a week cut short by the period says how many days it holds."""
+    """Hover titles; a week cut short by the period says how many days it holds, and the
+    week still under way says so."""
     return [f"{lang.t('week_of')} {lang.date(w.start)}"
-            + (f" ({lang.t('days_silent', n=w.days)})" if w.days < 7 else "") for w in weeks]
+            + (f" ({lang.t('ongoing') if w.ongoing else lang.t('partial_week')}: "
+               f"{lang.t('days_silent', n=w.days)})" if w.days < 7 else "") for w in weeks]
+
+
+def _partial_style(weeks: list[WeekRow], color: str) -> dict[str, Any]:
+    """Bars of a week with fewer than 7 days are drawn pale and hatched: a 4-day week is not a
+    fall."""
+    return {
+        "color": color,
+        "opacity": 1,
+        "pattern": {"shape": ["/" if w.days < 7 else "" for w in weeks], "fgcolor": "#fff",
+                    "solidity": 0.35},
+    }
+
+
+def _no_data(layout: dict[str, Any], values: list[Any], lang: Lang) -> dict[str, Any]:
+    """A chart without a single value says so instead of drawing an empty −1…4 axis."""
+    if any(v is not None for v in values):
+        return layout
+    layout["yaxis"] = {**layout.get("yaxis", {}), "range": [0, 1], "showticklabels": False}
+    layout["annotations"] = [{"text": html.escape(lang.t("no_data_period")), "showarrow": False,
+                              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                              "font": {"size": 14, "color": "#666"}}]
+    return layout
 
 
 def engagement_figure(weeks: list[WeekRow], lang: Lang) -> go.Figure:
@@ -147,27 +172,27 @@ def engagement_figure(weeks: list[WeekRow], lang: Lang) -> go.Figure:
     traces = [
         {
             "type": "bar", "x": labels, "y": [getattr(w, key) for w in weeks],
-            "name": lang.t(key), "marker": {"color": COLORS[key]},
+            "name": lang.t(key), "marker": _partial_style(weeks, COLORS[key]),
             "customdata": _week_names(weeks, lang), "hovertemplate": _hover(lang.t(key)),
         }
         for key in ("reactions", "comments", "shares")
     ]
     layout = _layout(lang, lang.t("chart_engagement"), barmode="stack",
                      legend={"orientation": "h", "y": -0.2, "x": 0, "traceorder": "normal"},
-                     xaxis=_axis(type="category"), yaxis=_axis(tickformat=","))
-    return _figure(traces, layout)
+                     xaxis=_axis(type="category"), yaxis=_axis(tickformat=",", rangemode="tozero"))
+    return _figure(traces, _no_data(layout, [w.reactions for w in weeks], lang))
 
 
 def posts_figure(weeks: list[WeekRow], lang: Lang) -> go.Figure:
     """Posts published per week."""
     bar = {
         "type": "bar", "x": _week_labels(weeks, lang), "y": [w.posts for w in weeks],
-        "name": lang.t("posts"), "marker": {"color": COLORS["posts"]},
+        "name": lang.t("posts"), "marker": _partial_style(weeks, COLORS["posts"]),
         "customdata": _week_names(weeks, lang), "hovertemplate": _hover(lang.t("posts")),
     }
     layout = _layout(lang, lang.t("chart_posts"), showlegend=False,
                      xaxis=_axis(type="category"), yaxis=_axis(tickformat=",", rangemode="tozero"))
-    return _figure([bar], layout)
+    return _figure([bar], _no_data(layout, [w.posts for w in weeks], lang))
 
 
 def reaction_mix_figure(mix: tuple[int, ...], lang: Lang) -> go.Figure:

@@ -25,7 +25,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "likes": ("Lượt thích trang", "Page likes"),
     "posts": ("Bài viết", "Posts"),
     "engagement": ("Tương tác", "Engagement"),
-    "engagement_rate": ("Tỷ lệ tương tác", "Engagement rate"),
+    "engagement_rate": ("Tỷ lệ tương tác (‰)", "Engagement rate (‰)"),
     "reactions": ("Cảm xúc", "Reactions"),
     "comments": ("Bình luận", "Comments"),
     "shares": ("Chia sẻ", "Shares"),
@@ -91,10 +91,16 @@ _LABELS: dict[str, tuple[str, str]] = {
         "(each post's latest figures).",
     ),
     "def_engagement_rate": (
-        "Tỷ lệ tương tác = tương tác trung bình mỗi bài ÷ số người theo dõi hiện tại "
-        "(của các Trang đọc được bài viết).",
-        "Engagement rate = engagement per post ÷ current followers (of the Pages whose posts "
-        "are readable).",
+        "Tỷ lệ tương tác (‰) = tương tác trung bình của một bài trên mỗi 1.000 người theo dõi "
+        "của Trang đăng bài: tổng tương tác ÷ tổng (số bài × số người theo dõi của Trang đó "
+        "cuối giai đoạn) × 1.000, tính trên các Trang đọc được bài viết. Cùng một cách tính cho "
+        "Trang xã, huyện và tỉnh nên so sánh được với nhau. Ví dụ 2,5 ‰: một bài của Trang có "
+        "10.000 người theo dõi được trung bình 25 lượt tương tác.",
+        "Engagement rate (‰) = a post's average engagement per 1,000 followers of the Page "
+        "that posted it: total engagement ÷ the sum of (posts × that Page's followers at the "
+        "end of the period) × 1,000, over the Pages whose posts are readable. Computed the "
+        "same way for a commune, a district and the province, so they compare. Example: "
+        "2.5 ‰ means a post of a Page with 10,000 followers drew 25 interactions on average.",
     ),
     "access": ("Mức truy cập", "Access"),
     "def_access": (
@@ -265,6 +271,86 @@ _LABELS: dict[str, tuple[str, str]] = {
     "search_found": ("{n} đơn vị khớp", "{n} matching units"),
     "search_none": ("Không có đơn vị nào khớp", "No matching unit"),
     "definitions": ("Định nghĩa", "Definitions"),
+    "no_data_period": ("không có số liệu trong giai đoạn", "no data in the period"),
+    "no_data_note": (
+        "Không Trang nào của đơn vị được thu thập trong giai đoạn này: các số liệu chưa biết "
+        "(không phải bằng 0).",
+        "None of the unit's Pages was collected in this period: the figures are unknown "
+        "(not zero).",
+    ),
+    "why_no_data": ("không tính được: không có số liệu trong giai đoạn",
+                    "cannot be computed: no data in the period"),
+    "why_too_recent": ("không tính được: chưa có số liệu {n} ngày trước",
+                       "cannot be computed: no figures {n} days earlier"),
+    "why_no_common": ("không tính được: không Trang nào có số liệu ở cả hai đầu kỳ",
+                      "cannot be computed: no Page has figures at both ends"),
+    "ongoing": ("đang diễn ra", "under way"),
+    "page_views": ("Lượt xem", "Views"),
+    "post_views": ("Lượt xem bài viết", "Post views"),
+    "def_page_views": (
+        "Lượt xem = số lần nội dung của Trang được hiển thị hoặc phát (chỉ số insights "
+        "page_media_view, cộng các ngày trong giai đoạn theo ngày của Facebook). Chỉ có ở "
+        "Trang đọc được số liệu chi tiết (insights); số Trang có số liệu ghi bên dưới. Lượt "
+        "xem bài viết = số lần các bài đăng trong giai đoạn được hiển thị từ khi đăng "
+        "(post_media_view).",
+        "Views = the number of times the Pages' content was displayed or played (insights "
+        "metric page_media_view, the period's days added up, Facebook's days). Only for Pages "
+        "whose insights are read; how many Pages have them is written below. Post views = how "
+        "many times the period's posts were displayed since published (post_media_view).",
+    ),
+    "def_post_views": (
+        "Số lần các bài đăng trong giai đoạn được hiển thị hoặc phát từ khi đăng "
+        "(post_media_view, lần đọc gần nhất), chỉ các bài có số liệu chi tiết.",
+        "How many times the period's posts were displayed or played since published "
+        "(post_media_view, latest reading), only posts with insights.",
+    ),
+    "views_pages": ("{n} Trang có số liệu chi tiết", "{n} Pages with insights"),
+    "views_posts": ("{n} bài có số liệu chi tiết", "{n} posts with insights"),
+    "views_none": ("không có số liệu chi tiết (insights)", "no insights"),
+    "ranking_title": ("Xếp hạng xã và kiểm tra đăng bài", "Commune ranking and posting check"),
+    "ranking_link": ("Xếp hạng xã toàn tỉnh · Đơn vị không có bài trong tuần",
+                     "Commune ranking · Units with no post this week"),
+    "ranking_communes": ("Xếp hạng xã toàn tỉnh theo tỷ lệ tương tác",
+                         "All communes ranked by engagement rate"),
+    "ranking_note": (
+        "Trang riêng của mỗi xã, trong giai đoạn báo cáo. Chỉ xếp hạng Trang có từ {followers} "
+        "người theo dõi và {posts} bài viết trở lên (như các bảng xếp hạng ở trang tổng hợp); "
+        "các xã còn lại ở cuối bảng, có ghi lý do.",
+        "Each commune's own Page, over the report period. Only Pages with at least "
+        "{followers} followers and {posts} posts are ranked (as in the overview's "
+        "leaderboards); the other communes follow, with the reason.",
+    ),
+    "rank_no_data": ("không có số liệu trong giai đoạn", "no data in the period"),
+    "rank_too_small": ("dưới {followers} người theo dõi", "under {followers} followers"),
+    "rank_too_few_posts": ("dưới {posts} bài viết", "fewer than {posts} posts"),
+    "quiet_title": ("Đơn vị không có bài trong tuần ({date_from} – {date_to})",
+                    "Units with no post this week ({date_from} – {date_to})"),
+    "quiet_note": (
+        "Đơn vị có Trang riêng đọc được bài viết nhưng không đăng bài nào trong 7 ngày cuối "
+        "của giai đoạn báo cáo.",
+        "Units whose own Page's posts are readable and that published nothing in the last 7 "
+        "days of the report period.",
+    ),
+    "quiet_count": ("{n} đơn vị", "{n} units"),
+    "summary": ("Tóm tắt", "Summary"),
+    "summary_hint": ("Đoạn văn sẵn để dán vào báo cáo.", "A paragraph ready to paste."),
+    "compare_title": ("So sánh", "Comparison"),
+    "compare_vs": ("so với", "change"),
+    "followers_end": ("Người theo dõi cuối kỳ", "Followers at the end"),
+    "growth_in_period": ("Tăng trong kỳ (tương đương)", "Growth in the period (like for like)"),
+    "why_no_data_then": ("không có số liệu kỳ so sánh", "no data for that period"),
+    "compare_no_data": ("Chưa có số liệu {label} để so sánh.",
+                        "No figures for {label} to compare with."),
+    "periods_title": ("Báo cáo theo kỳ", "Reports by period"),
+    "periods_latest": ("Mới nhất", "Latest"),
+    "periods_all": ("Tất cả", "All"),
+    "period_kind_month": ("Tháng", "Month"),
+    "period_kind_quarter": ("Quý", "Quarter"),
+    "period_kind_year": ("Năm", "Year"),
+    "period_frozen": ("đã chốt", "final"),
+    "period_data_from": ("Số liệu từ {date}", "Data from {date}"),
+    "home_main": ("Báo cáo chung", "Main report"),
+    "partial_week": ("tuần chưa đủ ngày", "partial week"),
     "def_like_for_like": (
         "So sánh tương đương: thay đổi của một đơn vị chỉ cộng các Trang có số liệu ở cả hai "
         "đầu kỳ. Trang bắt đầu được đọc trong kỳ làm tăng tổng số người theo dõi nhưng không "
@@ -458,6 +544,13 @@ class Lang:
         if signed and value > 0 and text.strip("0.,"):
             sign = "+"
         return f"{sign}{text}%"
+
+    def decimal_number(self, value: float | None, digits: int = 2) -> str:
+        """2.345 -> '2,35' (vi) or '2.35' (en); None -> '–'."""
+        if value is None:
+            return "–"
+        text = f"{value:,.{digits}f}"
+        return text.replace(",", "\x00").replace(".", self.decimal).replace("\x00", self.thousands)
 
     def date(self, day: dt.date | None) -> str:
         """25/11/2026 (vi) or 2026-11-25 (en)."""

@@ -20,8 +20,14 @@ Rules, also written in docs/reports.md:
   − figure N days earlier) over the Pages that have both; the percentage is against the
   earlier figures. It says how many Pages it counts and names those that joined or left.
 * Posts and engagement are those of the posts published in the period (``post_latest``, by
-  local day), over the Pages whose posts can be read; engagement rate = engagement per post ÷
-  the followers now of those Pages.
+  local day), over the Pages whose posts can be read. The engagement rate is one number at
+  every level: engagement per post per 1,000 followers of the Page that posted it,
+  Σ engagement ÷ Σ (posts × followers of their Page at the end of the period) × 1,000, over
+  the Pages with readable posts and a follower figure. A commune, its district and the
+  province are compared on the same scale (a province-wide average of per-post rates
+  weighted by each Page's posts).
+* A set of Pages none of which was read in the period has no figures (``has_data`` false):
+  its posts and engagement are unknown, shown "–" with the reason, never 0.
 * A Page whose posts cannot be read (``pages.posts_readable`` false, or ``pages.access``
   audience or unreachable) adds nothing to posts, engagement, top posts or silence: its post
   figures are unknown ("–"), never 0, and it is never "silent" or "never posted". Its audience
@@ -52,6 +58,7 @@ from fanpulse.reports.queries import (
 
 PageArrays = tuple[list[bool], list[int | None], list[int | None], list[int | None]]
 CARRY_DAYS = 30
+RATE_PER = 1000  # the engagement rate is per post per 1,000 followers
 CHANGE_WINDOWS = (7, 30, 90)
 SILENT_DAYS = (14, 30)
 TOP_POSTS = 10
@@ -151,6 +158,7 @@ class Change:
     pages_counted: int = 0  # Pages with a figure at both ends (the ones the change adds up)
     joined: tuple[PageInfo, ...] = ()  # a figure at the end only: started being read
     left: tuple[PageInfo, ...] = ()  # a figure at the start only: stopped being read
+    why: str | None = None  # when absolute is None: a label key of reports.i18n saying why
 
 
 @dataclass(frozen=True)
@@ -176,12 +184,21 @@ class Headline:
         """False when no Page here has readable posts: post figures are unknown, not 0."""
         return not (self.pages_total and self.posts_unreadable >= self.pages_total)
 
+    post_audience: int = 0  # Σ over Pages with readable posts: posts × that Page's followers
+    rated_engagement: int = 0  # the engagement of those same posts
+
+    @property
+    def has_data(self) -> bool:
+        """False when no Page here was read in the period: its figures are unknown, not 0."""
+        return self.as_of is not None
+
     @property
     def engagement_rate(self) -> float | None:
-        followers = self.followers if self.posts_followers is None else self.posts_followers
-        if not self.posts_known or not self.posts or not followers:
+        """Engagement per post per 1,000 followers of the Page that posted it (ENGAGEMENT_RATE
+        in docs/reports.md): the same number for a commune Page, a district or the province."""
+        if not self.posts_known or not self.post_audience:
             return None
-        return self.engagement / self.posts / followers
+        return self.rated_engagement / self.post_audience * RATE_PER
 
     def change(self, days: int) -> Change:
         return next(c for c in self.changes if c.days == days)
@@ -206,6 +223,7 @@ class WeekRow:
     reactions: int | None
     comments: int | None
     shares: int | None
+    ongoing: bool = False  # the last week of a period still under way (data up to today)
 
 
 @dataclass(frozen=True)
@@ -268,8 +286,9 @@ def local_day(moment: dt.datetime) -> dt.date:
 class Calculator:
     """Per-Page arrays built once; per-unit figures added up from them on demand."""
 
-    def __init__(self, data: StoreData) -> None:
+    def __init__(self, data: StoreData, ongoing: bool = False) -> None:
         self.data = data
+        self.ongoing = ongoing  # the period ends today: its last days are still under way
         n_days = (data.date_to - data.audience_from).days + 1
         self.days = [data.audience_from + dt.timedelta(days=i) for i in range(n_days)]
         self.first = (data.date_from - data.audience_from).days  # index of the period start
@@ -381,19 +400,25 @@ class Calculator:
             changes.append(self._change(present, days, start, end))
         period_change = None
         if end is not None:
-            # From the period's first day with a figure: a period that starts before the data
-            # does would otherwise count every Page as a joiner and no change at all.
-            start = next(i for i in range(self.first, end + 1)
+            # From the day before the period (a month's change starts from the last day of the
+            # month before), else from the period's first day with a figure: a period that
+            # starts before the data does would otherwise count every Page as a joiner.
+            first = max(self.first - 1, 0)
+            start = next(i for i in range(first, end + 1)
                          if any(a[1][i] is not None for a in arrays))
             period_change = self._change(present, end - start, start, end)
         known = readable(pages)
         posts = [post for p in known for post in self._posts.get(p.id, [])]
         posts_followers = None
+        post_audience = rated = 0
         if end is not None:
             posts_followers = 0
             for page in known:
                 if page.id in self._arrays and (v := self._arrays[page.id][1][end]) is not None:
                     posts_followers += v
+                    own = self._posts.get(page.id, [])
+                    post_audience += len(own) * v
+                    rated += sum(post.engagement for post in own)
         return Headline(
             as_of=self.days[end] if end is not None else None, followers=followers,
             likes=likes, pages_reporting=reporting, pages_total=len(pages),
@@ -402,15 +427,28 @@ class Calculator:
             shares=sum(p.shares for p in posts), engagement=sum(p.engagement for p in posts),
             posts_unreadable=len(pages) - len(known), posts_followers=posts_followers,
             access=access_split(pages), period_change=period_change,
+            post_audience=post_audience, rated_engagement=rated,
         )
+
+    def levels(self, pages: list[PageInfo]) -> dict[int, int]:
+        """Each Page's follower figure on the set's last day with data (as_of), where it has
+        one (read that day, or carried): the two ends of a like-for-like comparison."""
+        arrays = [(p.id, self._arrays[p.id]) for p in pages if p.id in self._arrays]
+        end = next((i for i in range(len(self.days) - 1, self.first - 1, -1)
+                    if any(a[0][i] for _, a in arrays)), None)
+        if end is None:
+            return {}
+        return {page_id: v for page_id, a in arrays if (v := a[1][end]) is not None}
 
     @staticmethod
     def _change(present: list[tuple[PageInfo, PageArrays]], days: int, start: int,
                 end: int | None) -> Change:
         """Like-for-like change from day index ``start`` to ``end``: the Pages with a figure at
         both ends count; those with a figure at one end only are named, not added."""
-        if end is None or start < 0:
-            return Change(days, None, None)
+        if end is None:
+            return Change(days, None, None, why="why_no_data")
+        if start < 0:
+            return Change(days, None, None, why="why_too_recent")
         diff = base = n = 0
         joined: list[PageInfo] = []
         left: list[PageInfo] = []
@@ -424,10 +462,13 @@ class Calculator:
                 joined.append(page)
             elif then is not None:
                 left.append(page)
+        why = None if n else ("why_too_recent" if joined and not left else "why_no_common")
         return Change(days, diff if n else None, diff / base if base else None, n,
-                      tuple(joined), tuple(left))
+                      tuple(joined), tuple(left), why)
 
-    def weeks(self, pages: list[PageInfo]) -> list[WeekRow]:
+    def weeks(self, pages: list[PageInfo], ongoing: bool = False) -> list[WeekRow]:
+        """Posts and engagement per week (Monday to Sunday, cut by the period). ``ongoing``:
+        the period ends today, so its last week, if short, is still under way."""
         first_day = self.data.date_from
         starts: list[dt.date] = [first_day]
         monday = first_day - dt.timedelta(days=first_day.weekday()) + dt.timedelta(days=7)
@@ -454,11 +495,18 @@ class Calculator:
                     if arrays[0][i]:
                         seen[week_of(self.days[i])] = True
         ends = [*starts[1:], self.data.date_to + dt.timedelta(days=1)]
+        last = len(starts) - 1
         return [
-            WeekRow(start, (end - start).days, *b) if seen[k]
-            else WeekRow(start, (end - start).days, None, None, None, None)
+            WeekRow(start, (end - start).days, b[0], b[1], b[2], b[3],
+                    ongoing=ongoing and k == last) if seen[k]
+            else WeekRow(start, (end - start).days, None, None, None, None,
+                         ongoing=ongoing and k == last)
             for k, (start, end, b) in enumerate(zip(starts, ends, buckets, strict=True))
         ]
+
+    def post_ids(self, pages: list[PageInfo]) -> list[int]:
+        """The period's posts of the Pages whose posts are readable (what posts count)."""
+        return [post.post_id for page in readable(pages) for post in self._posts.get(page.id, [])]
 
     def top_posts(self, pages: list[PageInfo]) -> list[tuple[PostRow, PageInfo]]:
         candidates = ((post, page) for page in readable(pages)
@@ -529,7 +577,8 @@ class Calculator:
             parent=data.units.get(unit.parent_id) if unit.parent_id is not None else None,
             children=children, own_pages=own_pages, rollup=self.headline(pages),
             own=self.headline(own_pages) if children and own_pages else None,
-            series=self.series(pages), weeks=self.weeks(pages), top_posts=self.top_posts(pages),
+            series=self.series(pages), weeks=self.weeks(pages, self.ongoing),
+            top_posts=self.top_posts(pages),
             reaction_mix=self.reaction_mix(pages), child_rows=child_rows,
             coverage=self.coverage(unit_id, pages),
             last_collected=max(last_collected) if last_collected else None,

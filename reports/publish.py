@@ -14,8 +14,11 @@ staging folder and the target are swapped in one step and the old folder is dele
   complete one beside it; the next build renames it back before doing anything else.
 
 A folder that exists is replaced only when it is empty or looks like a report folder
-(``index.html`` and ``plotly.min.js``, with only .html/.js/.css files and each page's .xlsx
-beside it): a wrong ``--out`` never deletes somebody's documents.
+(``index.html`` and ``plotly.min.js``, with only .html/.js/.css files, each page's .xlsx
+beside it, a period's ``period.json`` and a ``periods`` folder of such report folders): a
+wrong ``--out`` never deletes somebody's documents. The ``periods`` folder (the month,
+quarter and year reports, reports/cycle.py) is carried into the new folder as hard links
+just before the swap, so replacing the main report keeps them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ REPORT_SUFFIXES = frozenset({".html", ".js", ".css"})
 # u-412.html), so somebody's budget.xlsx is never taken for one.
 PAGE_COMPANION_SUFFIXES = frozenset({".xlsx"})
 REQUIRED_FILES = ("index.html", "plotly.min.js")
+INFO_FILES = frozenset({"period.json"})  # a period report's description (reports/cycle.py)
+# The month, quarter and year reports inside the main report folder: kept when it is replaced.
+CARRIED_DIR = "periods"
 # A leftover of another machine (a shared drive) is only judged by its age.
 FOREIGN_LEFTOVER_SECONDS = 24 * 3600
 _AT_FDCWD = -100
@@ -60,6 +66,8 @@ def check_replaceable(target: Path) -> None:
         return
     names = {entry.name for entry in entries}
     foreign = [entry.name for entry in entries if not _report_file(entry, names)]
+    if names == {CARRIED_DIR} and not foreign:
+        return  # only period reports so far: the main report goes beside them
     if foreign or not all(name in names for name in REQUIRED_FILES):
         shown = ", ".join(sorted(foreign)[:3]) or "no index.html and plotly.min.js"
         raise FolderRefused(
@@ -69,12 +77,48 @@ def check_replaceable(target: Path) -> None:
 
 
 def _report_file(entry: Path, names: set[str]) -> bool:
+    if entry.is_dir() and not entry.is_symlink() and entry.name == CARRIED_DIR:
+        return _periods_folder(entry)
     if not entry.is_file():
         return False
+    if entry.name in INFO_FILES:
+        return True
     suffix = entry.suffix.lower()
     if suffix in PAGE_COMPANION_SUFFIXES:
         return entry.with_suffix(".html").name in names
     return suffix in REPORT_SUFFIXES
+
+
+def _periods_folder(folder: Path) -> bool:
+    """The ``periods`` folder of a report (reports/cycle.py): only report folders in it, and
+    the hidden leftovers of their own builds."""
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue  # a period build's staging or old folder (removed by its next build)
+        if not entry.is_dir() or entry.is_symlink():
+            return False
+        try:
+            check_replaceable(entry)
+        except FolderRefused:
+            return False
+    return True
+
+
+def carry_over(target: Path, staging: Path) -> None:
+    """Put the target's ``periods`` folder into the new one, as hard links (no copy of the
+    data, and the old folder stays whole until the swap); a copy where links are refused."""
+    source = target / CARRIED_DIR
+    if not source.is_dir() or (staging / CARRIED_DIR).exists():
+        return
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, staging / CARRIED_DIR, copy_function=link,
+                    ignore=lambda _dir, names: [n for n in names if n.startswith(".")])
 
 
 @contextlib.contextmanager
@@ -95,6 +139,7 @@ def replace_folder(target: Path) -> Iterator[Path]:
         staging.chmod(target.stat().st_mode & 0o7777)
     try:
         yield staging
+        carry_over(target, staging)
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

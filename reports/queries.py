@@ -133,6 +133,14 @@ class StoreData:
     # page id -> the first day fanpulse collected the Page (its first snapshot): "no post since"
     first_snapshot: dict[int, dt.date] = field(default_factory=dict)
 
+    @property
+    def first_day(self) -> dt.date | None:
+        """The period's first day with any snapshot (None: no data in the period)."""
+        firsts = [next((r.day for r in rows if r.day >= self.date_from), None)
+                  for rows in self.daily.values()]
+        known = [d for d in firsts if d is not None]
+        return min(known) if known else None
+
 
 def _day_params() -> list[BindParameter[dt.date]]:
     return [bindparam("date_from", type_=Date), bindparam("date_to", type_=Date)]
@@ -270,3 +278,13 @@ def _load_runs(conn: Connection,
 def end_of_local_day(day: dt.date) -> dt.datetime:
     """The UTC instant at which the Asia/Ho_Chi_Minh day ``day`` ends."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), LOCAL_TZ).astimezone(dt.UTC)
+
+
+def data_span(engine: Engine) -> tuple[dt.date, dt.date] | None:
+    """The first and last local day any Page has a snapshot: what the store covers (None
+    when it holds no snapshot yet). The default report period starts no earlier."""
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM page_snapshots"
+        ).columns(first_day=Date, last_day=Date)).one()
+    return None if row.first_day is None else (row.first_day, row.last_day)

@@ -50,7 +50,9 @@ def environment(lang: Lang) -> Environment:
         num=lang.integer,
         signed=lang.signed,
         pct=lambda v, signed=False: lang.percent(v, signed=signed),
-        rate=lambda v: lang.percent(v, digits=2),
+        rate=lambda v: lang.decimal_number(v, 2),  # ‰: per post per 1,000 followers
+        decimal_signed=lambda v: ("+" if v > 0 else "−" if v < 0 else "")
+        + lang.decimal_number(abs(v), 2),
         date=lang.date,
         when=lambda m: lang.datetime(m, LOCAL_TZ),
         when_day=lambda m: lang.date(m.astimezone(LOCAL_TZ).date()),

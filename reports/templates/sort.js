@@ -1,7 +1,3 @@
-// Printing opens the folded lists (coverage, the unit tree), which a closed <details> would leave out of the paper.
-window.addEventListener("beforeprint", function () {
-  Array.prototype.forEach.call(document.querySelectorAll("details.list, .tree details"), function (d) { d.open = true; });
-});
 // Sortable tables: click (or Enter on) a column title. Cells may carry data-v with the raw value;
 // empty values always sort last. A data-type="key" column's data-v is a collation key made by
 // the build (Vietnamese letter order, proper name before the unit type), compared as is.

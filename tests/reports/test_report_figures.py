@@ -96,7 +96,10 @@ def test_followers_figure_keeps_gaps() -> None:
 def test_weeks_without_data_are_gaps_and_empty_weeks_are_zero() -> None:
     posts = figures.posts_figure(weeks(), VI).data[0]
     assert list(posts.y) == [2, None, 0]
-    assert posts.customdata[0] == "Tuần từ 01/11/2026 (1 ngày)"
+    # A week cut short is labelled partial ("*" on the axis, hatched bar, hover says so).
+    assert posts.customdata[0] == "Tuần từ 01/11/2026 (tuần chưa đủ ngày: 1 ngày)"
+    assert posts.x[0].endswith("*") and not posts.x[1].endswith("*")
+    assert posts.marker.pattern.shape[0] == "/" and posts.marker.pattern.shape[1] == ""
     stacked = figures.engagement_figure(weeks(), VI).data
     assert [t.name for t in stacked] == ["Cảm xúc", "Bình luận", "Chia sẻ"]
     assert list(stacked[0].y) == [10, None, 0]

@@ -157,8 +157,28 @@ def test_posts_and_engagement_match_post_latest(store: Engine) -> None:
     known = [p for p in pages if not p.posts_unreadable]
     assert headline.posts_followers == calc.headline(known).followers
     assert (headline.posts_followers or 0) < (headline.followers or 0)
-    assert headline.engagement_rate == pytest.approx(
-        engagement / posts / headline.posts_followers)
+    # One rate at every level: engagement per post per 1,000 followers of the posting Page,
+    # i.e. Σ engagement ÷ Σ (posts × followers of their Page) × 1,000.
+    with store.connect() as conn:
+        per_page = conn.execute(text(
+            "SELECT pl.page_id, COUNT(*), SUM(engagement) FROM post_latest pl "
+            "JOIN pages pg ON pg.id = pl.page_id "
+            "JOIN unit_descendants d ON d.unit_id = pl.unit_id "
+            f"WHERE d.ancestor_id = :u AND pl.local_day BETWEEN :a AND :b AND {READABLE} "
+            "GROUP BY pl.page_id"
+        ).bindparams(bindparam("a", type_=Date), bindparam("b", type_=Date)),
+            {"u": unit, "a": FROM, "b": END}).all()
+    audience = rated = 0
+    for page_id, n, eng in per_page:
+        followers = calc.headline([calc.data.pages[page_id]]).followers
+        if followers is not None:
+            audience += n * followers
+            rated += int(eng)
+    assert headline.engagement_rate == pytest.approx(rated / audience * 1000)
+    # A single Page: engagement per post per 1,000 of its followers.
+    page_id, n, eng = per_page[0]
+    one = calc.headline([calc.data.pages[page_id]])
+    assert one.engagement_rate == pytest.approx(int(eng) / n / (one.followers or 1) * 1000)
 
 
 def test_province_rollup_is_its_children_plus_its_own_page(store: Engine) -> None:

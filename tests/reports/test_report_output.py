@@ -31,7 +31,9 @@ def test_one_page_per_unit_and_plotly_once(built: BuiltReports, built_engine: En
     with built_engine.connect() as conn:
         units = conn.execute(text("SELECT COUNT(*) FROM units")).scalar_one()
     files = built.html_files()
-    assert len(files) == units + 1 == built.summary.pages_written
+    # One page per unit, the index and the ranking page (commune ranking, weekly check).
+    assert len(files) == units + 2 == built.summary.pages_written
+    assert (built.out / "ranking.html").is_file()
     assert built.summary.index_path == built.out / "index.html"
     assert [p.name for p in built.out.glob("*.js")] == [PLOTLY_FILE]
     for path in files:
@@ -76,13 +78,13 @@ def test_vietnamese_page_content(built: BuiltReports, built_engine: Engine) -> N
     assert 'id="children"' in province and 'class="sortable"' in province
     assert "Giai đoạn: 28/08/2026 – 25/11/2026" in province
     assert re.search(r'class="value[^"]*">\d{1,3}(\.\d{3})+</div>', province)  # 163.180
-    assert re.search(r"\d+,\d{2}%", province)  # engagement rate 1,87%
+    assert re.search(r">\d+,\d{2}<", province)  # engagement rate 1,87 (per 1.000 followers)
     assert '"separators":",."' in province
     assert "mã truy cập hết hạn" in province  # the token error, in words, in the coverage
     commune = read(built.unit_file(built_engine, "commune"))
     assert 'id="children"' not in commune and 'id="own"' not in commune
     for definition in ("Tương tác = cảm xúc + bình luận + chia sẻ",
-                       "tương tác trung bình mỗi bài ÷ số người theo dõi"):
+                       "tương tác trung bình của một bài trên mỗi 1.000 người theo dõi"):
         assert definition in province
 
 

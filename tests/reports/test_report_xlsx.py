@@ -99,7 +99,7 @@ def test_district_workbook_holds_the_page_figures(built: BuiltReports,
             assert cells["Tương tác"].value == h.engagement
         else:  # "–" on the page: an empty cell, never 0
             assert cells["Bài viết"].value is None and cells["Tương tác"].value is None
-        assert cells["Tỷ lệ tương tác"].value == pytest.approx(h.engagement_rate)
+        assert cells["Tỷ lệ tương tác (‰)"].value == pytest.approx(h.engagement_rate)
         if r.last_post is not None and not r.posts_unreadable:
             assert cells["Bài gần nhất"].value.date() == r.last_post.astimezone(LOCAL_TZ).date()
     html = page.read_text("utf-8")
@@ -137,9 +137,9 @@ def test_index_workbook_holds_the_leaderboards_and_tree(built: BuiltReports,
     assert [c["Tăng 30 ngày (%)"].value for c in growth] == pytest.approx(
         [h.change(30).fraction for _, h in boards["growth"]])
     engaging = rows(wb["Tương tác tốt nhất"])
-    assert [c["Tỷ lệ tương tác"].value for c in engaging] == pytest.approx(
+    assert [c["Tỷ lệ tương tác (‰)"].value for c in engaging] == pytest.approx(
         [h.engagement_rate for _, h in boards["engaging"]])
-    assert all(c["Tỷ lệ tương tác"].number_format == "0.00%" for c in engaging)
+    assert all(c["Tỷ lệ tương tác (‰)"].number_format == "0.00" for c in engaging)
     silent = rows(wb["Im lặng lâu nhất"])
     assert [c["Đơn vị"].value for c in silent] == [u.name for u, _ in boards["silent"]]
 
