@@ -29,6 +29,10 @@ ongoing month with every SQL statement recorded (SQLAlchemy ``before_cursor_exec
 compares them: the baseline must execute exactly the job's statements with the same
 parameters. A difference (say, a new read added to build_reports) is printed as a WARNING.
 
+The package (fanpulse/ and the folders it links) and this script are copied to the temporary
+folder when the run starts, and every child imports them from there: the working tree may be
+edited while the benchmark runs, and all runs must measure the same code.
+
 Runs alternate (baseline, job, job, baseline, ...) so a noisy neighbour hurts both; nothing
 traces allocations. Peak RSS is each timed child's VmHWM, read from /proc/self/status after its
 clock stopped (so it costs the timing nothing). The OS page cache is warm: the store file is
