@@ -178,8 +178,9 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     view = _View(calc, comparer, views, period, roots, scope, files, language, now,
                  date_from=date_from, date_to=date_to, today=today,
                  periods=period_links(out, period), data_from=data.first_day,
-                 home_link=HOME_FROM_PERIOD if period is not None and out.parent.name ==
-                 PERIODS_DIR and (out.parent.parent / "index.html").is_file() else None)
+                 # In <report_dir>/periods/: the main report is beside, or is built next.
+                 home_link=HOME_FROM_PERIOD if period is not None
+                 and out.parent.name == PERIODS_DIR else None)
     try:
         with replace_folder(out) as staging:
             _write_folder(staging, view, progress)
