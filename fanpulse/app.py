@@ -46,6 +46,12 @@ class AppContext:
             logging.getLogger().setLevel(self._settings.log_level.upper())
         return self._settings
 
+    def close(self) -> None:
+        """Close the store's connections, if the command opened it."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     def engine(self, migrate: bool = True, *, create: bool | None = None) -> Engine:
         """The store, opened on first use; its schema upgraded when behind (``migrate``).
 

@@ -63,6 +63,7 @@ def cli(ctx: click.Context, config_file: str | None, database_url: str | None,
     else:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = AppContext(config_file, overrides)
+    ctx.call_on_close(ctx.obj.close)  # the store's connections end with the command
 
 
 @cli.command("settings")
