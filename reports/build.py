@@ -18,6 +18,8 @@ out of the full report's folder.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
 import time
 from collections.abc import Callable
@@ -180,7 +182,8 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
                  periods=period_links(out, period), data_from=data.first_day,
                  # In <report_dir>/periods/: the main report is beside, or is built next.
                  home_link=HOME_FROM_PERIOD if period is not None
-                 and out.parent.name == PERIODS_DIR else None)
+                 and out.parent.name == PERIODS_DIR else None,
+                 plotly_beside=_plotly_beside(out.absolute()))
     try:
         with replace_folder(out) as staging:
             _write_folder(staging, view, progress)
@@ -209,6 +212,7 @@ class _View:
     periods: dict[str, Any]  # cycle.period_links: the month, quarter and year reports
     data_from: dt.date | None  # the first day with data in the period
     home_link: str | None  # from a period folder to the main report, when there is one
+    plotly_beside: list[Path]  # identical plotly.min.js copies to link to (_plotly_beside)
 
     def view_figures(self, pages: list[PageInfo]) -> ViewFigures:
         """Views where insights exist (reports/views.py): absent, never 0, elsewhere."""
@@ -235,7 +239,7 @@ class _View:
 def _write_folder(out: Path, view: _View,
                   progress: Callable[[int, int], None] | None = None) -> None:
     """Every file of the report folder, into ``out`` (the staging folder)."""
-    _write_plotly(out / PLOTLY_FILE)
+    _write_plotly(out / PLOTLY_FILE, view.plotly_beside)
     calc, language, files, now = view.calc, view.lang, view.files, view.now
     data = calc.data
     env = environment(language)
@@ -283,9 +287,36 @@ def _write_folder(out: Path, view: _View,
         progress(total, total)
 
 
-def _write_plotly(path: Path) -> None:
-    """Plotly's JavaScript, once for the whole folder (about 4.6 MB)."""
-    path.write_bytes(plotly.offline.get_plotlyjs().encode("utf-8"))
+@functools.cache
+def _plotly_bytes() -> bytes:
+    return str(plotly.offline.get_plotlyjs()).encode("utf-8")
+
+
+def _write_plotly(path: Path, beside: list[Path]) -> None:
+    """Plotly's JavaScript, once for the whole folder (about 4.6 MB): a hard link to an
+    identical copy already written beside (the folder being replaced, the main report, another
+    period), so a year of monthly reports does not hold a dozen copies; written otherwise."""
+    content = _plotly_bytes()
+    for candidate in beside:
+        try:
+            if candidate.stat().st_size == len(content) and candidate.read_bytes() == content:
+                os.link(candidate, path)
+                return
+        except OSError:
+            continue  # missing, or links refused (some network shares): try the next
+    path.write_bytes(content)
+
+
+def _plotly_beside(out: Path) -> list[Path]:
+    """Where an identical plotly.min.js may already be: the folder being replaced, the main
+    report of a period folder, the other period folders."""
+    found = [out / PLOTLY_FILE]
+    if out.parent.name == PERIODS_DIR:
+        found.append(out.parent.parent / PLOTLY_FILE)
+        found += sorted(out.parent.glob(f"[!.]*/{PLOTLY_FILE}"))[:3]
+    else:
+        found += sorted(out.glob(f"{PERIODS_DIR}/[!.]*/{PLOTLY_FILE}"))[:3]
+    return found
 
 
 def _ancestors(unit: UnitInfo, units: dict[int, UnitInfo]) -> list[UnitInfo]:

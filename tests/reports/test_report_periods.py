@@ -272,6 +272,8 @@ def test_the_nightly_cycle_builds_freezes_and_keeps_the_periods(store: Engine,
         assert f'href="{link}"' in index
     october = json.loads((periods / "2026-10" / "period.json").read_text())
     assert october["complete"] is True
+    # One plotly.min.js on disk, hard-linked into every period folder.
+    assert (periods / "2026-10" / "plotly.min.js").stat().st_nlink > 10
     # A period links back to the main report and to its neighbour.
     nov_index = (periods / "2026-11" / "index.html").read_text(encoding="utf-8")
     assert 'href="../../index.html"' in nov_index and 'href="../2026-10/index.html"' in nov_index
