@@ -4,11 +4,20 @@ Staff keep the hierarchy in a CSV file (UTF-8, with or without the BOM Excel wri
 columns ``code,name,level,parent_code,page``. :func:`read_units_file` checks the whole file and
 either returns every row or raises :class:`UnitsFileError` listing every problem with its line,
 so a broken file is refused before anything is written.
+
+Two optional columns state how a unit was formed (the 2025 reform, config/README.md):
+``formed_from`` lists the codes of the units it was formed from, separated by spaces (a code
+taken only in part is written ``17011:part``; a unit may list its own code when it continues
+an old one), and ``effective`` the date it took effect (YYYY-MM-DD or DD/MM/YYYY). A code may
+be taken whole by one unit only, and a unit that is still in the file cannot be taken whole by
+another (so merges can form no cycle); whether each code is known is checked against the store
+at import (storage/units.py).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass
@@ -16,6 +25,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code", "page")
+OPTIONAL_COLUMNS = ("formed_from", "effective")
+PART = ":part"  # in formed_from: only part of that unit went into this one
 # What the store's columns hold (storage/models.py: units.code, units.name).
 MAX_CODE = 64
 MAX_NAME = 255
@@ -66,6 +77,17 @@ class PageRef:
 
 
 @dataclass(frozen=True)
+class Predecessor:
+    """One code of a row's ``formed_from``: taken whole, or only in part."""
+
+    code: str
+    whole: bool = True
+
+    def __str__(self) -> str:
+        return self.code if self.whole else self.code + PART
+
+
+@dataclass(frozen=True)
 class UnitRow:
     line: int
     code: str
@@ -73,6 +95,8 @@ class UnitRow:
     level: str
     parent_code: str | None
     page: PageRef | None
+    formed_from: tuple[Predecessor, ...] = ()
+    effective: dt.date | None = None  # when the formation took effect (with formed_from)
 
 
 class UnitsFileError(ValueError):
@@ -159,6 +183,7 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
     if missing:
         raise UnitsFileError(path, [_header_problem(header, columns, missing)])
     index = {name: columns.index(name) for name in REQUIRED_COLUMNS}
+    index.update({name: columns.index(name) for name in OPTIONAL_COLUMNS if name in columns})
 
     rows: list[UnitRow] = []
     first_line: dict[str, int] = {}
@@ -174,7 +199,8 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
                     f"line {line}: {len(record)} fields, the header has {len(columns)}"
                 )
                 continue
-            cell = {name: record[i].strip() for name, i in index.items()}
+            cell = dict.fromkeys(OPTIONAL_COLUMNS, "")
+            cell.update({name: record[i].strip() for name, i in index.items()})
             code, name = cell["code"], cell["name"]
             damaged = _damaged_cells(cell)
             if damaged:
@@ -220,8 +246,14 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
                     row_ok = False
                 else:
                     page_lines[page.key] = line
+            formed_from, effective, formation_problems = _formation(
+                line, code, cell["formed_from"], cell["effective"])
+            if formation_problems:
+                problems.extend(formation_problems)
+                row_ok = False
             if row_ok and level is not None:
-                rows.append(UnitRow(line, code, name, level, cell["parent_code"] or None, page))
+                rows.append(UnitRow(line, code, name, level, cell["parent_code"] or None, page,
+                                    formed_from, effective))
     except csv.Error as exc:
         problems.append(f"line {line}: unreadable CSV ({exc})")
 
@@ -245,9 +277,77 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
                 f"'{parent.code}' ({parent.level}, line {parent.line})"
             )
     problems.extend(_find_cycles(by_code))
+    problems.extend(_merge_problems(rows, by_code))
     if problems:
         raise UnitsFileError(path, sorted(problems, key=_line_of))
     return rows
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+
+
+def _formation(line: int, code: str, formed_from: str, effective: str
+               ) -> tuple[tuple[Predecessor, ...], dt.date | None, list[str]]:
+    """The row's ``formed_from`` and ``effective`` cells, read and checked on their own."""
+    problems: list[str] = []
+    predecessors: list[Predecessor] = []
+    seen: set[str] = set()
+    for token in formed_from.replace(",", " ").replace(";", " ").split():
+        whole = not token.lower().endswith(PART)
+        old = token if whole else token[: -len(PART)]
+        if not old or ":" in old or len(old) > MAX_CODE:
+            problems.append(f"line {line}: '{token}' in formed_from of unit '{code}' is not a "
+                            f"unit code (write codes separated by spaces, '{PART}' after a "
+                            "code taken only in part)")
+            continue
+        if old in seen:
+            problems.append(f"line {line}: unit '{code}' lists '{old}' twice in formed_from")
+            continue
+        seen.add(old)
+        predecessors.append(Predecessor(old, whole))
+    day: dt.date | None = None
+    if effective:
+        for fmt in DATE_FORMATS:
+            try:
+                day = dt.datetime.strptime(effective, fmt).date()
+                break
+            except ValueError:
+                continue
+        else:
+            problems.append(f"line {line}: effective date '{effective}' of unit '{code}' is not "
+                            "a date (write YYYY-MM-DD, e.g. 2025-07-01)")
+    if predecessors and day is None and not problems:
+        problems.append(f"line {line}: unit '{code}' is formed from "
+                        f"{' '.join(map(str, predecessors))} but has no effective date")
+    if day is not None and not predecessors:
+        problems.append(f"line {line}: unit '{code}' has an effective date but no formed_from "
+                        "(the date says when the units in formed_from became this one)")
+    return tuple(predecessors), day, problems
+
+
+def _merge_problems(rows: list[UnitRow], by_code: dict[str, UnitRow]) -> list[str]:
+    """A code taken whole by two units, or taken whole while it is still in the file."""
+    problems = []
+    taken: dict[str, UnitRow] = {}
+    for row in rows:
+        for pred in row.formed_from:
+            if not pred.whole or pred.code == row.code:
+                continue
+            if pred.code in by_code:
+                other = by_code[pred.code]
+                problems.append(
+                    f"line {row.line}: unit '{row.code}' is formed from the whole of "
+                    f"'{pred.code}', which is still in the file (line {other.line}); write "
+                    f"'{pred.code}{PART}' if only part of it went into '{row.code}'")
+            elif pred.code in taken:
+                first = taken[pred.code]
+                problems.append(
+                    f"line {row.line}: '{pred.code}' is merged whole into two units, "
+                    f"'{first.code}' (line {first.line}) and '{row.code}'; write "
+                    f"'{pred.code}{PART}' where only part of it went")
+            else:
+                taken[pred.code] = row
+    return problems
 
 
 def _header_problem(header: list[str], columns: list[str], missing: list[str]) -> str:

@@ -33,7 +33,13 @@ from fanpulse.storage.db import current_revision, head_revision
 from fanpulse.storage.db import transaction as store_transaction
 from fanpulse.storage.db import upgrade as upgrade_store
 from fanpulse.storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
-from fanpulse.storage.units import RetireRefused, TreeNode, load_tree, sync_units
+from fanpulse.storage.units import (
+    RetireRefused,
+    TreeNode,
+    UnknownPredecessors,
+    load_tree,
+    sync_units,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,7 +167,7 @@ def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None 
     with store_transaction(engine) as session:
         try:
             report = sync_units(session, rows, now, allow_retire=allow_retire)
-        except RetireRefused as exc:
+        except (RetireRefused, UnknownPredecessors) as exc:
             raise UnitsFileError(str(path), exc.problems) from None
         if dry_run:
             session.rollback()

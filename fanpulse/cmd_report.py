@@ -57,13 +57,17 @@ def terminal_progress() -> Callable[[int, int], None] | None:
               help="Bring the whole cycle up to date, as the nightly job does: the current "
                    "month, quarter and year, every period with data that has no report yet "
                    "or was built before it ended, then the main report.")
+@click.option("--as-was", "as_was", metavar="DATE", callback=parse_day,
+              help="Show the unit tree as it was on DATE (e.g. 30/06/2025, before the 2025 "
+                   "merges: the old districts and communes with their Pages). Default: the "
+                   "tree as it is, a merged unit's history being its predecessors' Pages.")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
               help="Language of the reports.")
 @click.pass_context
 def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | None,
                    date_from: dt.date | None, date_to: dt.date | None, month: str | None,
                    quarter: str | None, year: str | None, all_periods: bool,
-                   lang: str) -> None:
+                   as_was: dt.date | None, lang: str) -> None:
     """Write the HTML trend reports: index.html and one page per unit.
 
     By default the last 90 days (no earlier than the data). --month, --quarter or --year
@@ -89,6 +93,8 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
     if len(chosen) + bool(date_from or date_to) + all_periods > 1:
         raise click.UsageError("give one of --month, --quarter, --year, --all-periods or "
                                "--from/--to")
+    if as_was is not None and all_periods:
+        raise click.UsageError("--as-was makes one report: leave out --all-periods")
     if all_periods and (unit_code or out_dir):
         raise click.UsageError("--all-periods writes the whole report folder: leave out "
                                "--unit and --out")
@@ -101,10 +107,12 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
                        f"main report) in {sum(s.seconds for s in written):.1f} s.", err=True)
             click.echo(str(written[-1].index_path.resolve()))
             return
+        if as_was is not None and not out_dir:  # never in place of the as-is report
+            base = base.with_name(f"{base.name}-as-was-{as_was:%Y-%m-%d}")
         target = (Path(out_dir) if out_dir else base / period.folder if period else base)
         summary = build_reports(app.engine(), target, unit_code=unit_code,
                                 date_from=date_from, date_to=date_to, period=period,
-                                lang=lang, progress=terminal_progress())
+                                as_was=as_was, lang=lang, progress=terminal_progress())
     except PeriodError as exc:
         raise click.BadParameter(str(exc)) from None
     except (ReportError, SettingsError, StoreError) as exc:

@@ -113,7 +113,8 @@ def default_folder(report_dir: str | Path, unit_code: str | None = None,
 
 def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None = None,
                   date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  period: Period | None = None, lang: str = "vi",
+                  period: Period | None = None, as_was: dt.date | None = None,
+                  lang: str = "vi",
                   now: dt.datetime | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ReportSummary:
     """Write the reports for every unit (or ``unit_code`` and the units below it).
@@ -125,8 +126,10 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     a summary paragraph per unit), or ``date_from``–``date_to``. By default it ends today
     (Asia/Ho_Chi_Minh; ``now`` gives "today" and the "generated" stamp and must be
     timezone-aware) and covers at most the last 90 days, starting no earlier than the
-    store's data. ``out_dir`` is replaced whole, and only when it is new, empty or a report
-    folder (:mod:`reports.publish`).
+    store's data. ``as_was`` shows the unit tree as it was on that day (before a merge: the
+    old units with their Pages); by default the tree is today's, a merged unit's history being
+    its predecessors' Pages. ``out_dir`` is replaced whole, and only when it is new, empty or a
+    report folder (:mod:`reports.publish`).
     """
     began = time.perf_counter()
     language = Lang(lang)
@@ -159,13 +162,13 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     # Changes over 90 days need the audience 90 days before the end, plus the carry window.
     audience_from = min(date_from, date_to - dt.timedelta(days=max(CHANGE_WINDOWS)))
     data = load_store(engine, date_from, date_to,
-                      audience_from=audience_from - dt.timedelta(days=CARRY_DAYS))
+                      audience_from=audience_from - dt.timedelta(days=CARRY_DAYS), as_was=as_was)
     if not data.units:
         raise ReportError("the store has no units yet: run `fanpulse units import FILE` first")
     calc = Calculator(data, ongoing=date_to == today)
     views = load_views(engine, date_from, date_to)
     if period is not None:
-        comparer = comparer_for(engine, calc, period, today)
+        comparer = comparer_for(engine, calc, period, today, as_was=as_was)
 
     roots = [u for u in data.units.values() if u.parent_id is None]
     if unit_code is not None:
@@ -173,7 +176,14 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
         if not roots:
             raise ReportError(f"no unit with code {unit_code!r}")
     scope_ids = {uid for root in roots for uid in data.descendants.get(root.id, [root.id])}
-    scope = [u for u in data.units.values() if u.id in scope_ids]  # parents before children
+    # A retired unit whose Pages all went to other units (a merge) has nothing left to show:
+    # its history is its successor's. Left out, unless asked for by its code.
+    with_pages = {page.unit_id for page in data.pages.values()}
+    emptied = {uid for uid, unit in data.units.items() if not unit.active
+               and not with_pages & set(data.descendants.get(uid, [uid]))
+               and unit not in roots}
+    scope = [u for u in data.units.values()
+             if u.id in scope_ids and u.id not in emptied]  # parents before children
 
     taken: set[str] = {"index.html", RANKING_FILE}
     files = {unit.id: unit_filename(unit, taken) for unit in scope}
@@ -231,6 +241,7 @@ class _View:
             "ranking_file": RANKING_FILE,
             "home_link": self.home_link,
             "periods": self.periods,
+            "as_was": self.calc.data.as_was,
             "data_from": self.data_from if self.data_from and self.data_from > self.date_from
             else None,
         }
@@ -255,7 +266,8 @@ def _write_folder(out: Path, view: _View,
             comparison = view.comparer.compare(pages)
             summary = summary_paragraph(language, unit.name, comparison, len(pages))
         text = unit_template.render(
-            m=metrics, ancestors=_ancestors(unit, data.units), charts=_charts(metrics, language),
+            m=metrics, ancestors=_ancestors(unit, data.units),
+            charts=_charts(metrics, language, merge_events(calc, unit.id, language)),
             uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx,
             cmp=comparison, summary=summary, **common,
             views=view.view_figures(calc.subtree_pages(unit.id)),
@@ -328,9 +340,20 @@ def _ancestors(unit: UnitInfo, units: dict[int, UnitInfo]) -> list[UnitInfo]:
     return chain[::-1]
 
 
-def _charts(m: UnitMetrics, lang: Lang) -> dict[str, Markup]:
+def merge_events(calc: Calculator, unit_id: int, lang: Lang) -> list[tuple[dt.date, str]]:
+    """The merges that formed the unit or units below it, one mark per day."""
+    days: dict[dt.date, int] = {}
+    for uid in calc.data.descendants.get(unit_id, [unit_id]):
+        for day, _name in calc.data.merges.get(uid, []):
+            days[day] = days.get(day, 0) + 1
+    return [(day, lang.t("merge_mark", n=n)) for day, n in sorted(days.items())]
+
+
+def _charts(m: UnitMetrics, lang: Lang,
+            events: list[tuple[dt.date, str]] | None = None) -> dict[str, Markup]:
     charts = {
-        "followers": chart_html(figures.followers_figure(m.series, lang), "c-followers"),
+        "followers": chart_html(figures.followers_figure(m.series, lang, events),
+                                "c-followers"),
         "engagement": chart_html(figures.engagement_figure(m.weeks, lang), "c-engagement"),
         "posts": chart_html(figures.posts_figure(m.weeks, lang), "c-posts"),
     }
@@ -373,7 +396,9 @@ def _index_context(calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo
         pages = calc.subtree_pages(root.id)
         root_blocks.append({
             "unit": root, "rollup": calc.headline(pages), "access": calc.access_list(pages),
-            "chart": chart_html(figures.followers_figure(calc.series(pages), lang), f"c-{root.id}"),
+            "chart": chart_html(figures.followers_figure(calc.series(pages), lang,
+                                                         merge_events(calc, root.id, lang)),
+                                f"c-{root.id}"),
             "cmp": None, "summary": None,  # filled for a calendar period's report
         })
     return {

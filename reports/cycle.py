@@ -40,7 +40,8 @@ HOME_FROM_PERIOD = "../../index.html"  # from periods/<key>/ to the main report
 KINDS = (MONTH, QUARTER, YEAR)
 
 
-def comparer_for(engine: Engine, calc: Calculator, period: Period, today: dt.date) -> Comparer:
+def comparer_for(engine: Engine, calc: Calculator, period: Period, today: dt.date, *,
+                 as_was: dt.date | None = None) -> Comparer:
     """The period's own figures (``calc``) with those of the period before and the same
     period a year earlier, each read from the store over the same number of days."""
     three = spans(period, today)
@@ -51,7 +52,8 @@ def comparer_for(engine: Engine, calc: Calculator, period: Period, today: dt.dat
             calcs.append(None)  # nothing stored for it: no figures, not zeros
             continue
         data = load_store(engine, span.date_from, span.date_to,
-                          audience_from=span.date_from - dt.timedelta(days=CARRY_DAYS + 1))
+                          audience_from=span.date_from - dt.timedelta(days=CARRY_DAYS + 1),
+                          as_was=as_was)
         calcs.append(Calculator(data))
     return Comparer(calc, calcs[0], calcs[1], three)
 

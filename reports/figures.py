@@ -11,6 +11,7 @@ validate every figure in full instead (``go.Figure(fig.to_dict())``).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
@@ -67,8 +68,11 @@ def _hover(label: str, value: str = "%{y:,}", prefix: str = "%{customdata}") -> 
     return f"{prefix}<br>{html.escape(label)}: {value}<extra></extra>"
 
 
-def followers_figure(series: DaySeries, lang: Lang) -> go.Figure:
-    """Followers per day (line, gaps where nothing was collected) and the daily net change."""
+def followers_figure(series: DaySeries, lang: Lang,
+                     events: list[tuple[dt.date, str]] | None = None) -> go.Figure:
+    """Followers per day (line, gaps where nothing was collected) and the daily net change;
+    ``events`` (day, text) are drawn as dashed vertical lines: the merges that formed the unit
+    or units below it (its history before is its predecessors' Pages, as the tree is now)."""
     days = [d.isoformat() for d in series.days]
     date_hover = f"%{{x|{lang.plotly_date_hover}}}"
     bars = {
@@ -99,6 +103,18 @@ def followers_figure(series: DaySeries, lang: Lang) -> go.Figure:
         yaxis2=_axis(domain=[0, 0.24], tickformat=",", nticks=4,
                      title={"text": html.escape(lang.t("net_change_short"))}),
     )
+    shown = [(day, label) for day, label in (events or [])
+             if series.days and series.days[0] <= day <= series.days[-1]]
+    if shown:
+        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": day.isoformat(),
+                             "x1": day.isoformat(), "y0": 0, "y1": 1,
+                             "line": {"color": "#888", "width": 1, "dash": "dash"}}
+                            for day, _ in shown]
+        layout["annotations"] = [{"x": day.isoformat(), "xref": "x", "yref": "paper", "y": 1,
+                                  "text": html.escape(label), "showarrow": False,
+                                  "xanchor": "left", "yanchor": "top",
+                                  "font": {"size": 11, "color": "#555"}}
+                                 for day, label in shown]
     return _figure(data, _no_data(layout, series.followers, lang))
 
 

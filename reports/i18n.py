@@ -285,6 +285,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "why_no_common": ("không tính được: không Trang nào có số liệu ở cả hai đầu kỳ",
                       "cannot be computed: no Page has figures at both ends"),
     "ongoing": ("đang diễn ra", "under way"),
+    "merge_mark": ("Sáp nhập ({n} đơn vị)", "Merged ({n} units)"),
+    "as_was": ("Cây đơn vị như ngày {date}", "Unit tree as on {date}"),
     "page_views": ("Lượt xem", "Views"),
     "post_views": ("Lượt xem bài viết", "Post views"),
     "def_page_views": (

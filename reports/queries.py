@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Date, Integer, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import BindParameter
 
+from fanpulse.storage.history import tree_as_of
 from fanpulse.storage.models import UTCDateTime
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -132,6 +133,9 @@ class StoreData:
     gaps: dict[int, list[ErrorRow]] = field(default_factory=dict)  # latest run's gaps, by page
     # page id -> the first day fanpulse collected the Page (its first snapshot): "no post since"
     first_snapshot: dict[int, dt.date] = field(default_factory=dict)
+    # unit id -> (day, predecessor's name) of each merge that formed it (unit_merges)
+    merges: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
+    as_was: dt.date | None = None  # the tree is as it was on this day (None: as it is)
 
     @property
     def first_day(self) -> dt.date | None:
@@ -147,9 +151,13 @@ def _day_params() -> list[BindParameter[dt.date]]:
 
 
 def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
-               audience_from: dt.date | None = None) -> StoreData:
+               audience_from: dt.date | None = None,
+               as_was: dt.date | None = None) -> StoreData:
     """Read units, Pages, run status, the posts of ``[date_from, date_to]`` and the audience
-    of ``[audience_from, date_to]`` (``audience_from`` defaults to ``date_from``)."""
+    of ``[audience_from, date_to]`` (``audience_from`` defaults to ``date_from``).
+
+    The tree is today's ("as-is": a merged unit holds its predecessors' Pages and history);
+    ``as_was`` gives the tree as it was on that day instead (storage/history.py)."""
     audience_from = min(audience_from or date_from, date_from)
     days = {"date_from": date_from, "date_to": date_to}
     with engine.connect() as conn:
@@ -180,6 +188,15 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
             ).columns(active=Boolean, has_insights=Boolean, posts_readable=Boolean,
                       access_checked_at=UTCDateTime))
         }
+        if as_was is not None:
+            units, descendants, pages = _as_was(conn, as_was, pages)
+        merges: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
+        for row in conn.execute(text(
+            "SELECT m.unit_id, m.effective, p.name FROM unit_merges m "
+            "JOIN units p ON p.id = m.predecessor_id WHERE m.unit_id <> m.predecessor_id "
+            "ORDER BY m.effective, p.name"
+        ).columns(effective=Date)):
+            merges[row.unit_id].append((row.effective, row.name))
         daily: dict[int, list[DailyRow]] = defaultdict(list)
         for row in conn.execute(text(
             "SELECT page_id, day, followers, likes, followers_change, likes_change "
@@ -229,7 +246,41 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
                     errors[row.page_id] = error
     return StoreData(audience_from, date_from, date_to, units, dict(descendants), pages,
                      dict(daily), posts, last_post, last_snapshot, latest_run, last_good_run,
-                     errors, dict(gaps), first_snapshot)
+                     errors, dict(gaps), first_snapshot, dict(merges), as_was)
+
+
+def _as_was(conn: Connection, day: dt.date, pages: dict[int, PageInfo]
+            ) -> tuple[dict[int, UnitInfo], dict[int, list[int]], dict[int, PageInfo]]:
+    """Units, descendants and Pages' units as they were on ``day``."""
+    then, page_unit = tree_as_of(conn, day)
+    depth: dict[int, int] = {}
+
+    def depth_of(uid: int) -> int:
+        if uid not in depth:
+            parent = then[uid].parent_id
+            depth[uid] = 0  # guards a cycle in broken data
+            depth[uid] = depth_of(parent) + 1 if parent in then else 0
+        return depth[uid]
+
+    units = {
+        u.id: UnitInfo(u.id, u.code, u.name, u.level,
+                       u.parent_id if u.parent_id in then else None, depth_of(u.id), u.active)
+        for u in sorted(then.values(), key=lambda u: (depth_of(u.id), u.code))
+    }
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for unit in units.values():
+        children[unit.parent_id].append(unit.id)
+    descendants: dict[int, list[int]] = {}
+    for uid in units:
+        found, todo = [], [uid]
+        while todo:
+            current = todo.pop()
+            found.append(current)
+            todo.extend(children.get(current, []))
+        descendants[uid] = found
+    moved = {pid: replace(page, unit_id=page_unit.get(pid, page.unit_id))
+             for pid, page in pages.items()}
+    return units, descendants, moved
 
 
 def _load_posts(conn: Connection, days: dict[str, dt.date]) -> list[PostRow]:

@@ -101,6 +101,37 @@ class UnitChange(Base):
     change: Mapped[str] = mapped_column(String(32))  # added, renamed, moved, level, page, ...
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    # The day the change took effect in the official tree, when the units file says so (its
+    # effective column, e.g. 2025-07-01 for the reform); "as-was" undoes such changes (0008).
+    effective: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class UnitMerge(Base):
+    """A unit formed from another (the units file's formed_from): whole or in part (0008)."""
+
+    __tablename__ = "unit_merges"
+    __table_args__ = (UniqueConstraint("unit_id", "predecessor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    effective: Mapped[dt.date] = mapped_column(Date)
+    whole: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PageMove(Base):
+    """A Page attached to another unit (a merge, or the units file giving it to another unit):
+    its snapshots stay with the Page; "as-was" puts it back where it was (0008)."""
+
+    __tablename__ = "page_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    effective: Mapped[dt.date] = mapped_column(Date)
+    moved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Page(Base):
@@ -113,6 +144,9 @@ class Page(Base):
     # Facebook sets these (and their length): unbounded text, migration 0006.
     graph_id: Mapped[str | None] = mapped_column(Text, unique=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The unit whose Page this was before a merge gave it to unit_id (0008): a former unit's
+    # Page, still collected, shown as such, never taken for the unit's own new Page.
+    former_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     name: Mapped[str | None] = mapped_column(Text)
     username: Mapped[str | None] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(Text)

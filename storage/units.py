@@ -15,15 +15,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fanpulse.config.units import LEVEL_RANK, UnitRow
-from fanpulse.storage.models import Page, Unit, UnitChange
+from fanpulse.storage.models import Page, PageMove, Unit, UnitChange, UnitMerge
 
 ChangeLog = Callable[[Unit, str, str | None, str | None], None]
 
+
+class UnknownPredecessors(ValueError):
+    """Codes in formed_from that are neither in the file nor in the store; nothing written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # The share of active units one import may retire without being told to (more is refused).
 RETIRE_SHARE = 0.10
 SHOWN = 5  # units named in a refusal
@@ -42,8 +52,11 @@ def check_retirements(rows: list[UnitRow], units: list[Unit]) -> list[str]:
     """Why applying ``rows`` over the store's ``units`` needs the operator's word: empty when
     the file lists units and retires at most :data:`RETIRE_SHARE` of the active ones."""
     codes = {row.code for row in rows}
+    # A unit merged into others is accounted for: its Pages go to the new unit (whole) or
+    # stay collected under the nearest unit that remains (in part).
+    merged = {pred.code for row in rows for pred in row.formed_from}
     active = [u for u in units if u.active]
-    retiring = [u for u in active if u.code not in codes]
+    retiring = [u for u in active if u.code not in codes and u.code not in merged]
     if rows and len(retiring) <= RETIRE_SHARE * len(active):
         return []
     # The highest units first: a refusal that names the province says what is at stake.
@@ -73,18 +86,19 @@ class SyncReport:
     reactivated: list[str] = field(default_factory=list)
     pages_added: int = 0
     pages_changed: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # "17011 -> 16681", from formed_from
 
     @property
     def changed(self) -> bool:
         return any([self.added, self.renamed, self.moved, self.retired, self.reactivated,
-                    self.pages_added, self.pages_changed])
+                    self.pages_added, self.pages_changed, self.merged])
 
     def summary(self) -> str:
         parts = [
             f"{len(self.added)} added", f"{len(self.renamed)} renamed",
             f"{len(self.moved)} moved", f"{len(self.retired)} retired",
             f"{len(self.reactivated)} reactivated", f"{self.pages_added} new Pages",
-            f"{len(self.pages_changed)} Page changes",
+            f"{len(self.pages_changed)} Page changes", f"{len(self.merged)} merges recorded",
         ]
         return ", ".join(parts)
 
@@ -111,6 +125,12 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
     :func:`check_retirements`."""
     report = SyncReport()
     units = {u.code: u for u in session.scalars(select(Unit))}
+    unknown = [f"line {row.line}: unit '{row.code}' is formed from '{pred.code}', which is "
+               "neither in the file nor in the store (check the code)"
+               for row in rows for pred in row.formed_from
+               if pred.code not in units and pred.code not in {r.code for r in rows}]
+    if unknown:
+        raise UnknownPredecessors(unknown)
     if not allow_retire:
         problems = check_retirements(rows, list(units.values()))
         if problems:
@@ -122,12 +142,15 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
             by_unit.setdefault(page.unit_id, []).append(page)
     seen: set[str] = set()
 
+    effective: dt.date | None = None  # the current row's effective date (merges)
+
     def log(unit: Unit, change: str, old: str | None, new: str | None) -> None:
         session.add(UnitChange(unit_id=unit.id, changed_at=now, change=change,
-                               old_value=old, new_value=new))
+                               old_value=old, new_value=new, effective=effective))
 
     for row in _order_parents_first(rows):
         seen.add(row.code)
+        effective = row.effective
         parent_id = units[row.parent_code].id if row.parent_code else None
         unit = units.get(row.code)
         if unit is None:
@@ -162,6 +185,9 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
 
         _assign_page(session, unit, row, pages, by_unit.get(unit.id, []), report, now, log)
 
+    merged_on = _apply_merges(session, rows, units, now, report)
+    effective = None
+    by_id = {u.id: u for u in units.values()}
     for code, unit in units.items():
         if code in seen or not unit.active:
             continue
@@ -169,12 +195,76 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
         unit.retired_at = now
         unit.updated_at = now
         report.retired.append(code)
+        effective = merged_on.get(code)  # a merged unit ends on its merge's date
         log(unit, "retired", None, None)
+        heir = _surviving_ancestor(unit, by_id, seen) if code in merged_on else None
         for page in session.scalars(select(Page).where(Page.unit_id == unit.id, Page.active)):
+            if heir is not None and effective is not None:
+                # Split among new units, none took it whole: its Page outlives it, still
+                # collected, as a former unit's Page of the nearest unit that remains.
+                session.add(PageMove(page_id=page.id, from_unit_id=unit.id,
+                                     to_unit_id=heir.id, effective=effective, moved_at=now))
+                page.unit_id = heir.id
+                page.former_unit_id = unit.id
+                report.pages_changed.append(f"{heir.code}: keeps {page.ref} of {code}")
+                continue
             # Kept with its history (reports still roll it up); no longer collected.
             page.active = False
     session.flush()
     return report
+
+
+def _surviving_ancestor(unit: Unit, by_id: dict[int, Unit], kept: set[str]) -> Unit | None:
+    """The nearest unit above ``unit`` that the file keeps (the province after the reform)."""
+    parent_id = unit.parent_id
+    for _ in range(50):
+        parent = by_id.get(parent_id) if parent_id is not None else None
+        if parent is None:
+            return None
+        if parent.code in kept:
+            return parent
+        parent_id = parent.parent_id
+    return None
+
+
+def _apply_merges(session: Session, rows: list[UnitRow], units: dict[str, Unit],
+                  now: dt.datetime, report: SyncReport) -> dict[str, dt.date]:
+    """Record each row's formed_from (once: importing the file again changes nothing) and give
+    the new unit the Pages of every predecessor taken whole. Those Pages keep their snapshots
+    and stay collected, as former units' Pages (``pages.former_unit_id``). Returns the date
+    each predecessor taken whole was merged, by code."""
+    merged_on: dict[str, dt.date] = {}
+    known = {(m.unit_id, m.predecessor_id) for m in session.scalars(select(UnitMerge))}
+    for row in rows:
+        if not row.formed_from or row.effective is None:
+            continue
+        unit = units[row.code]
+        for pred in row.formed_from:
+            old = units[pred.code]
+            if old is not unit and (pred.whole or old.code not in merged_on):
+                merged_on[old.code] = row.effective
+            if (unit.id, old.id) in known:
+                continue
+            known.add((unit.id, old.id))
+            session.add(UnitMerge(unit_id=unit.id, predecessor_id=old.id,
+                                  effective=row.effective, whole=pred.whole, recorded_at=now))
+            session.add(UnitChange(unit_id=unit.id, changed_at=now, change="formed_from",
+                                   old_value=str(pred), new_value=row.code,
+                                   effective=row.effective))
+            report.merged.append(f"{pred} -> {row.code}")
+            if not pred.whole or old is unit:
+                continue
+            session.add(UnitChange(unit_id=old.id, changed_at=now, change="merged_into",
+                                   old_value=None, new_value=row.code,
+                                   effective=row.effective))
+            for page in session.scalars(select(Page).where(Page.unit_id == old.id)):
+                session.add(PageMove(page_id=page.id, from_unit_id=old.id, to_unit_id=unit.id,
+                                     effective=row.effective, moved_at=now))
+                page.unit_id = unit.id
+                if page.ref != (row.page.key if row.page else None):
+                    page.former_unit_id = old.id  # not the unit's own Page: a former unit's
+    session.flush()
+    return merged_on
 
 
 def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Page],
@@ -182,7 +272,8 @@ def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Pa
                  log: ChangeLog) -> None:
     """Give ``unit`` the Page of ``row``; ``current`` are its active Pages before the import."""
     # A Page may have moved to another unit earlier in this import: look at its live state.
-    current = [p for p in current if p.unit_id == unit.id and p.active]
+    current = [p for p in current if p.unit_id == unit.id and p.active
+               and p.former_unit_id is None]  # a former unit's Page stays as it is
     wanted = row.page.key if row.page else None
     for page in current:
         if page.ref != wanted:
@@ -199,10 +290,14 @@ def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Pa
         session.add(page)
         pages[wanted] = page
         report.pages_added += 1
-    elif existing.unit_id != unit.id or not existing.active:
+    elif existing.unit_id != unit.id or not existing.active or existing.former_unit_id:
         if existing.unit_id != unit.id:
             report.pages_changed.append(f"{unit.code}: now owns {existing.ref}")
+            session.add(PageMove(page_id=existing.id, from_unit_id=existing.unit_id,
+                                 to_unit_id=unit.id, moved_at=now,
+                                 effective=row.effective or now.astimezone(LOCAL_TZ).date()))
         existing.unit_id = unit.id  # e.g. a merged commune's Page now belongs to the new unit
+        existing.former_unit_id = None  # the file names it: the unit's own Page
         existing.active = True
 
 
