@@ -333,6 +333,12 @@ def unit_workbook(m: UnitMetrics, lang: Lang, path: Path, now: dt.datetime, *,
                ([u.name, lang.unit_type(u.name, u.level)] for u in cov.no_page))
     book.sheet(t("xlsx_sheet_no_insights"), [(t("unit"), "text"), (t("page"), "text")],
                ([s.unit.name, _page_name(s.page)] for s in cov.no_insights))
+    if cov.former:
+        book.sheet(t("cov_former"), [(t("unit"), "text"), (t("page"), "text"),
+                                     (t("xlsx_former_unit"), "text"),
+                                     (t("last_post"), "datetime")],
+                   ([s.unit.name, _page_name(s.page), old.name if old else None, s.last_post]
+                    for s, old in cov.former))
     book.save(path)
 
 

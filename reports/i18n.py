@@ -286,6 +286,15 @@ _LABELS: dict[str, tuple[str, str]] = {
                       "cannot be computed: no Page has figures at both ends"),
     "ongoing": ("đang diễn ra", "under way"),
     "merge_mark": ("Sáp nhập ({n} đơn vị)", "Merged ({n} units)"),
+    "cov_former": ("Trang của đơn vị cũ (sau sáp nhập)", "Pages of former units (after merges)"),
+    "cov_former_note": (
+        "Trang của các đơn vị đã sáp nhập vào đơn vị này: vẫn được thu thập, số liệu cũ của "
+        "chúng là lịch sử của đơn vị mới.",
+        "Pages of the units merged into this one: still collected; their history is the new "
+        "unit's history.",
+    ),
+    "former_of": ("trước đây của {name}", "formerly of {name}"),
+    "xlsx_former_unit": ("Đơn vị cũ", "Former unit"),
     "as_was": ("Cây đơn vị như ngày {date}", "Unit tree as on {date}"),
     "page_views": ("Lượt xem", "Views"),
     "post_views": ("Lượt xem bài viết", "Post views"),

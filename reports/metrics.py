@@ -259,6 +259,8 @@ class Coverage:
     failed: list[PageStatus] = field(default_factory=list)
     access: list[PageStatus] = field(default_factory=list)  # not fully readable, worst first
     no_insights: list[PageStatus] = field(default_factory=list)  # full, Meta has no insights
+    # Pages of units merged into this one (or below it), still collected: (Page, former unit)
+    former: list[tuple[PageStatus, UnitInfo | None]] = field(default_factory=list)
     split: AccessSplit = AccessSplit()
 
 
@@ -608,6 +610,8 @@ class Calculator:
                 result.failed.append(status)
             if page.access == "full" and page.insights_state == "none":
                 result.no_insights.append(status)
+            if page.former_unit_id is not None:
+                result.former.append((status, data.units.get(page.former_unit_id)))
         result.no_page.sort(key=lambda u: (u.depth, sort_key(u.name)))
         for statuses in result.silent.values():
             # Longest silence first; never posted counts as the longest.
@@ -615,4 +619,6 @@ class Calculator:
                                            else 10**6), sort_key(s.unit.name)))
         result.failed.sort(key=lambda s: sort_key(s.unit.name))
         result.no_insights.sort(key=lambda s: sort_key(s.unit.name))
+        result.former.sort(key=lambda item: (sort_key(item[0].unit.name),
+                                             sort_key(item[1].name if item[1] else "")))
         return result

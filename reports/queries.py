@@ -56,6 +56,7 @@ class PageInfo:
     posts_readable: bool | None = None
     insights_state: str | None = None  # available, none, refused; None: not asked
     access_checked_at: dt.datetime | None = None
+    former_unit_id: int | None = None  # a former unit's Page, given to unit_id by a merge
 
     @property
     def posts_unreadable(self) -> bool:
@@ -180,11 +181,12 @@ def load_store(engine: Engine, date_from: dt.date, date_to: dt.date, *,
                 row.has_insights, access=row.access if row.access in ACCESS_LEVELS else None,
                 tasks=tuple(t.strip().upper() for t in (row.tasks or "").split(",") if t.strip()),
                 posts_readable=row.posts_readable, insights_state=row.insights_state,
-                access_checked_at=row.access_checked_at,
+                access_checked_at=row.access_checked_at, former_unit_id=row.former_unit_id,
             )
             for row in conn.execute(text(
                 "SELECT id, ref, name, unit_id, link, active, has_insights, access, tasks, "
-                "posts_readable, insights_state, access_checked_at FROM pages ORDER BY id"
+                "posts_readable, insights_state, access_checked_at, former_unit_id "
+                "FROM pages ORDER BY id"
             ).columns(active=Boolean, has_insights=Boolean, posts_readable=Boolean,
                       access_checked_at=UTCDateTime))
         }
@@ -278,8 +280,12 @@ def _as_was(conn: Connection, day: dt.date, pages: dict[int, PageInfo]
             found.append(current)
             todo.extend(children.get(current, []))
         descendants[uid] = found
-    moved = {pid: replace(page, unit_id=page_unit.get(pid, page.unit_id))
-             for pid, page in pages.items()}
+    moved = {}
+    for pid, page in pages.items():
+        unit_id = page_unit.get(pid, page.unit_id)
+        # Back in its old unit, a former unit's Page is that unit's own again.
+        former = page.former_unit_id if unit_id == page.unit_id else None
+        moved[pid] = replace(page, unit_id=unit_id, former_unit_id=former)
     return units, descendants, moved
 
 

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.engine import Engine
 
 from fanpulse.cli import import_units_file
@@ -228,3 +228,23 @@ def test_the_report_as_was_shows_the_old_tree(store: Engine, tmp_path: Path) -> 
                 if "<h1>Xã A Mới " in p.read_text(encoding="utf-8"))
     mark = "Sáp nhập (1 đơn vị)"  # the merge marked on the chart (in Plotly's JSON)
     assert mark in page or json.dumps(mark)[1:-1] in page
+    # Xã B's Page outlives its unit: listed under the former units' Pages, not as the unit's
+    # own Page.
+    assert "Trang của đơn vị cũ (sau sáp nhập): 1" in page and "trước đây của Xã B" in page
+    own = page.split('id="rollup"', 1)[1].split("</h2>", 1)[0]
+    assert "pageb" not in own.lower()
+    # Nothing of the retired, emptied Xã B is left to report on its own.
+    assert not any("<h1>Xã B " in p.read_text(encoding="utf-8")
+                   for p in (tmp_path / "is").glob("u-*.html"))
+
+
+def test_unit_daily_counts_a_merged_unit_as_its_predecessors(store: Engine,
+                                                            tmp_path: Path) -> None:
+    import_2025(store, tmp_path)
+    day = dt.date(2025, 3, 15)
+    with store.connect() as conn:
+        level = conn.execute(text(
+            "SELECT d.followers FROM unit_daily d JOIN units u ON u.id = d.unit_id "
+            "WHERE u.code = '40101' AND d.day = :d"
+        ).bindparams(bindparam("d", type_=Date)), {"d": day}).scalar_one()
+    assert level == followers("pagea", day) + followers("pageb", day)

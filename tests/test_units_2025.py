@@ -340,8 +340,8 @@ def test_mapping_matches_vietnamadminunits_data(mapping: list[dict[str, str]]) -
     spec = importlib.util.find_spec("vietnamadminunits")  # finds it without importing it
     if spec is None or not spec.submodule_search_locations:
         pytest.skip(
-            "vietnamadminunits 1.0.4 (MIT) is not installed; it is not a dependency (it pulls in "
-            "shapely and geopy). The shipped mapping is checked on its own above."
+            "vietnamadminunits 1.0.4 (MIT) is not installed (the test extra installs it: "
+            "pip install -e '.[test]'); the shipped mapping is checked on its own above."
         )
     data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
     derived = derive_from_vietnamadminunits(data_dir)
