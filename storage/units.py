@@ -275,7 +275,15 @@ def _assign_page(session: Session, unit: Unit, row: UnitRow, pages: dict[str, Pa
     current = [p for p in current if p.unit_id == unit.id and p.active
                and p.former_unit_id is None]  # a former unit's Page stays as it is
     wanted = row.page.key if row.page else None
+    continues = any(pred.code == row.code and pred.whole for pred in row.formed_from)
     for page in current:
+        if page.ref != wanted and continues:
+            # Formed from itself and others, the unit took another predecessor's Page as its
+            # own: its old one outlives the old unit, still collected, as a former unit's.
+            page.former_unit_id = unit.id
+            report.pages_changed.append(f"{unit.code}: {page.ref} kept as a former Page")
+            log(unit, "page", page.ref, wanted)
+            continue
         if page.ref != wanted:
             page.active = False  # the unit changed Pages: keep the old one's history
             report.pages_changed.append(f"{unit.code}: {page.ref} no longer collected")

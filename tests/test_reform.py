@@ -1,8 +1,8 @@
 """The 2025 reform as an import (issue 12): units formed from others keep the history.
 
 A 2024-shaped store (a province, two districts, four communes, each with a Page but one
-district) with snapshots every day from 1 January to 30 September 2025, then the 2025 file
-imported on 1 October, with merges effective on 1 July 2025:
+district) with a year of snapshots, every day from 1 October 2024 to 30 September 2025, then the
+2025 file imported on 1 October 2025, with merges effective on 1 July 2025:
 
     2024                                      2025 (effective 2025-07-01)
     40 Tỉnh (pagep)                           40 Tỉnh (pagep)            formed_from 401 402
@@ -16,6 +16,7 @@ imported on 1 October, with merges effective on 1 July 2025:
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -32,10 +33,10 @@ from fanpulse.reports.queries import load_store
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page, PageMove, PageSnapshot, Unit, UnitChange, UnitMerge
 
-FIRST = dt.date(2025, 1, 1)
+FIRST = dt.date(2024, 10, 1)
 LAST = dt.date(2025, 9, 30)
 MERGE = dt.date(2025, 7, 1)
-IMPORT_2024 = dt.datetime(2024, 12, 31, 12, tzinfo=dt.UTC)
+IMPORT_2024 = dt.datetime(2024, 9, 30, 12, tzinfo=dt.UTC)
 IMPORT_2025 = dt.datetime(2025, 10, 1, 3, tzinfo=dt.UTC)
 BEFORE = dt.date(2025, 6, 30)
 
@@ -248,3 +249,48 @@ def test_unit_daily_counts_a_merged_unit_as_its_predecessors(store: Engine,
             "WHERE u.code = '40101' AND d.day = :d"
         ).bindparams(bindparam("d", type_=Date)), {"d": day}).scalar_one()
     assert level == followers("pagea", day) + followers("pageb", day)
+
+
+def test_the_shipped_files_make_the_reform_without_losing_a_page(engine: Engine) -> None:
+    """config/units.nghe-an.csv with ten days of data, then config/units.nghe-an-2025.csv: 130
+    communes, every Page still there and collected (but the one unmapped commune's), every
+    snapshot kept, each commune's history the sum of its predecessors', no break."""
+    root = Path(__file__).parent.parent / "config"
+    import_units_file(engine, root / "units.nghe-an.csv", now=IMPORT_2024)
+    days = [MERGE + dt.timedelta(days=k) for k in range(-5, 5)]
+    with transaction(engine) as s:
+        for page in s.scalars(select(Page)):
+            for k, day in enumerate(days):
+                s.add(PageSnapshot(page_id=page.id, day=day, followers_count=1000 + page.id + k,
+                                   fan_count=1000, collected_at=dt.datetime.combine(
+                                       day, dt.time(13), dt.UTC)))
+    before = load_store(engine, days[0], days[-1])
+    old = Calculator(before)
+    old_level = {u.code: old.headline(old.subtree_pages(u.id)).followers
+                 for u in before.units.values()}
+    import_units_file(engine, root / "units.nghe-an-2025.csv", now=IMPORT_2025)
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(PageSnapshot)) == 482 * len(days)
+        assert s.scalar(select(func.count()).select_from(Unit).where(
+            Unit.active.is_(True), Unit.level == "commune")) == 130
+        inactive = list(s.scalars(select(Page).where(Page.active.is_(False))))
+        assert [p.unit_id for p in inactive] == [
+            s.scalars(select(Unit.id).where(Unit.code == "17563")).one()]  # unmapped: retired
+    after = load_store(engine, days[0], days[-1])
+    new = Calculator(after)
+    province = next(u for u in after.units.values() if u.parent_id is None)
+    series = new.series(new.subtree_pages(province.id))
+    assert sum(series.joined) == 0 and sum(series.left) == 0  # no step: no Page lost
+    assert new.headline(new.subtree_pages(province.id)).followers == old_level["40"]
+    rows = {r["code"]: r for r in csv.DictReader(
+        (root / "units.nghe-an-2025.csv").read_text(encoding="utf-8").splitlines())}
+    for unit in after.units.values():
+        if unit.level != "commune" or not unit.active:
+            continue
+        predecessors = [c for c in rows[unit.code]["formed_from"].split() if ":" not in c]
+        expected = sum(old_level[c] or 0 for c in predecessors)
+        assert new.headline(new.subtree_pages(unit.id)).followers == expected, unit.code
+    was = Calculator(load_store(engine, days[0], days[-1], as_was=BEFORE))
+    for unit in was.data.units.values():
+        assert was.headline(was.subtree_pages(unit.id)).followers == old_level[unit.code], \
+            unit.code
