@@ -247,7 +247,14 @@ def units_list(app: AppContext, include_retired: bool) -> None:
 
 @cli.command("demo")
 @click.option("--units", "units_file", type=click.Path(dir_okay=False), default=None,
-              help="Units CSV to use. Default: the Nghe An file shipped with fanpulse.")
+              help="Units CSV to use. Default: the Nghe An file shipped with fanpulse "
+                   "(with --shape 2025, only that one).")
+@click.option("--shape", type=click.Choice(["2024", "2025"]), default="2024",
+              show_default=True,
+              help="2025: start from the 2024 units, then import the 2025 reform (130 "
+                   "communes) after the middle night, dated that simulated day, so the "
+                   "reports show the merge. Its own store and reports: fanpulse-demo-2025.db, "
+                   "fanpulse-demo-2025-reports.")
 @click.option("--nights", default=7, show_default=True,
               help="Simulated nights to collect after the backfill.")
 @click.option("--backfill-days", default=30, show_default=True,
@@ -256,38 +263,76 @@ def units_list(app: AppContext, include_retired: bool) -> None:
               help="Latency the sandbox adds to every Graph call.")
 @click.option("--store", metavar="URL",
               help="The demo's store: a SQLAlchemy URL or a SQLite file. Default: "
-                   "fanpulse-demo.db in the working directory (never the database_url "
-                   "setting). A store holding anything but the demo's data is refused.")
+                   "fanpulse-demo.db in the working directory (fanpulse-demo-2025.db with "
+                   "--shape 2025; never the database_url setting). A store holding anything "
+                   "but the demo's data (of that shape) is refused.")
 @pass_app
 @friendly_errors
-def demo(app: AppContext, units_file: str | None, nights: int, backfill_days: int,
+def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backfill_days: int,
          latency_ms: float, store: str | None) -> None:
     """First look: the Nghe An Pages in a local Graph API sandbox, collected night by night.
 
     Starts the sandbox on 127.0.0.1, imports the units, backfills a month, replays the nights
     through the real collector into the demo's own store (fanpulse-demo.db, whatever the
     database_url setting says), prints what it stored and writes the reports to
-    fanpulse-demo-reports.
+    fanpulse-demo-reports. With --shape 2025 the reform is imported part-way (see --shape).
     """
     from fanpulse.config.settings import SPECS
-    from fanpulse.demo import DemoStoreRefused, demo_store_url, open_demo_store, run_demo
+    from fanpulse.demo import (
+        DemoStoreRefused,
+        demo_store_url,
+        open_demo_store,
+        reform_night,
+        run_demo,
+    )
 
+    if shape == "2025" and units_file and Path(units_file).resolve() != PACKAGED_UNITS:
+        raise click.BadParameter("--shape 2025 replays the reform of the shipped Nghe An "
+                                 "files: leave --units out", param_hint="--units")
     path = units_file or str(PACKAGED_UNITS)
     settings = app.settings
-    url = demo_store_url(store)
+    url = demo_store_url(store, shape)
     if settings.database_url != SPECS["database_url"].default:
         click.echo(f"Note: the demo leaves the database_url store alone; it writes to {url}.",
                    err=True)
+    def refused(exc: Exception) -> NoReturn:
+        if shape == "2024":
+            refuse_demo(exc, store)
+        hint = ("give --store a new file, or leave --store out (the demo then uses "
+                "fanpulse-demo-2025.db)" if store else
+                "fanpulse-demo-2025.db holds another demo or other data: move it away, or "
+                "give --store a new file")
+        click.echo(f"Refused: {exc}. To run the demo, {hint}.", err=True)
+        sys.exit(1)
+
     try:
-        engine = open_demo_store(url, path)
+        engine = open_demo_store(url, path, shape)
     except DemoStoreRefused as exc:
-        refuse_demo(exc, store)
+        refused(exc)
     try:
         click.echo(f"Sandbox Graph API on 127.0.0.1 with the Pages of {path}")
+        if shape == "2025":
+            after = reform_night(nights)
+            click.echo("The 2025 reform is imported " + (
+                f"after night {after} of {nights}" if after else "right after the backfill")
+                + ", dated that simulated day.")
         summary = run_demo(settings, engine, path, nights=nights, backfill_days=backfill_days,
-                           latency_ms=latency_ms)
-        for result in summary.runs[:1] + summary.runs[-3:]:
-            print_run(result)
+                           latency_ms=latency_ms, shape=shape)
+        count = len(summary.runs)
+        shown_runs = {0, *range(max(count - 3, 0), count)}
+        if summary.reform_day:  # the run before the reform and the first one after it
+            shown_runs |= {summary.reform_after - 1, summary.reform_after} & set(range(count))
+        for index in sorted(shown_runs):
+            if summary.reform_day and index == summary.reform_after:
+                click.echo(f"Reform 2025 imported, effective {local_day(summary.reform_day)}: "
+                           f"{summary.reform_summary}.")
+            print_run(summary.runs[index])
+        if summary.reform_day and summary.reform_after == count:
+            click.echo(f"Reform 2025 imported, effective {local_day(summary.reform_day)}: "
+                       f"{summary.reform_summary}.")
+        if shape == "2025" and summary.reform_day is None:
+            click.echo("The store already holds the reform (an earlier --shape 2025 demo): "
+                       "collected on in the 2025 shape.")
         calls = [r.calls_per_page for r in summary.runs[1:]] or [0.0]
         click.echo(
             f"\nStored {summary.units} units; {summary.page_snapshots} daily audience "
@@ -298,9 +343,9 @@ def demo(app: AppContext, units_file: str | None, nights: int, backfill_days: in
         )
         shown = engine.url.render_as_string(hide_password=True)
         click.echo(f"Store: {shown} (`fanpulse --database-url {shown} status` shows the runs)")
-        after_demo(engine)
+        after_demo(engine, shape)
     except DemoStoreRefused as exc:
-        refuse_demo(exc, store)
+        refused(exc)
     finally:
         engine.dispose()
 
@@ -319,9 +364,11 @@ def local_day(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else "-"
 
 
-def after_demo(engine: Engine) -> None:
-    """The demo ends with the reports, as staff would open them, in the demo's own folder."""
-    from fanpulse.demo import DEMO_REPORT_DIR
+def after_demo(engine: Engine, shape: str = "2024") -> None:
+    """The demo ends with the reports, as staff would open them, in the demo's own folder
+    (one per shape: the 2025 shape's show the 130 communes with their predecessors' history
+    and the merge marked on the charts)."""
+    from fanpulse.demo import demo_report_dir
     from fanpulse.reports.build import build_reports
     from fanpulse.reports.periods import MONTH, Period
     from fanpulse.reports.queries import LOCAL_TZ
@@ -329,8 +376,9 @@ def after_demo(engine: Engine) -> None:
     # This month's report (under way, against last month and a year ago), then the main one,
     # whose index links it: what the nightly job keeps up to date.
     month = Period.containing(MONTH, dt.datetime.now(LOCAL_TZ).date())
-    build_reports(engine, Path(DEMO_REPORT_DIR) / month.folder, period=month)
-    summary = build_reports(engine, DEMO_REPORT_DIR)
+    folder = demo_report_dir(shape)
+    build_reports(engine, Path(folder) / month.folder, period=month)
+    summary = build_reports(engine, folder)
     click.echo(f"Reports ({summary.pages_written} pages, and {month.label('en')} in "
                f"{month.folder}): {Path(summary.index_path).resolve()}")
 
