@@ -215,3 +215,65 @@ def test_a_workbook_is_a_report_file_only_beside_its_page(tmp_path: Path) -> Non
     (tmp_path / "budget.xlsx").write_bytes(b"numbers")
     with pytest.raises(FolderRefused, match=r"\(budget.xlsx\)"):
         check_replaceable(tmp_path)
+
+
+def test_the_same_store_and_now_give_the_same_bytes(formula_reports: Path,
+                                                    tmp_path: Path) -> None:
+    """A workbook carries the build's now (properties and zip entries), never the clock."""
+    engine = make_engine(f"sqlite:///{formula_reports / 'store.db'}")
+    build_reports(engine, tmp_path / "again", now=NOW, lang="vi")
+    engine.dispose()
+    books = sorted((formula_reports / "reports").glob("*.xlsx"))
+    assert books
+    for path in books:
+        assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+    stamp = NOW.astimezone(dt.UTC).replace(tzinfo=None)
+    with zipfile.ZipFile(books[0]) as z:
+        assert z.testzip() is None
+        assert {i.date_time for i in z.infolist()} == {stamp.timetuple()[:6]}
+    props = load_workbook(books[0]).properties
+    assert props.creator == "fanpulse"
+    assert props.created == props.modified == stamp
+
+
+def test_cells_of_every_kind(tmp_path: Path) -> None:
+    """None is empty, text stays text (cut at 32,767, without XML's illegal characters), dates
+    and moments as dates, numbers with their formats; sheet names Excel accepts, unique."""
+    from fanpulse.reports.export import EXCEL_MAX_CHARS, _Book
+
+    book = _Book(VI, NOW)
+    columns = [("Chữ", "text"), ("Số", "int"), ("Tăng", "signed"), ("%", "pct"),
+               ("Tỷ lệ", "rate"), ("Ngày", "date"), ("Lúc", "datetime")]
+    book.sheet("a/b:c*d?e[f]g\\h " + "x" * 40, columns, [
+        ["-1+2", 163180, -5, 0.125, 1.5, dt.date(2026, 9, 1), NOW],
+        ["x" * 40_000 + "\x01", None, None, None, None, None, None],
+        ["", None, None, None, None, None, None],
+        ["\x00ok\x1f", 0, 0, 0.0, 0.0, None, None],
+    ])
+    book.sheet("A/B:C*D?E[F]G\\H " + "X" * 40, columns[:1], [])
+    book.save(tmp_path / "t.xlsx")
+    wb = load_workbook(tmp_path / "t.xlsx")
+    assert wb.sheetnames == ["a b c d e f g h xxxxxxxxxxxxxxx", "A B C D E F G H XXXXXXXXXXX (2)"]
+    ws = wb.worksheets[0]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b and ws["G1"].font.b
+    first, long, blank, small = rows(ws)
+    assert first["Chữ"].value == "-1+2" and first["Chữ"].data_type == "s"
+    assert [first[h].number_format for h in ("Số", "Tăng", "%", "Tỷ lệ")] == [
+        "#,##0", "+#,##0;-#,##0;0", "+0.0%;-0.0%;0.0%", "0.00"]
+    assert [first[h].value for h in ("Số", "Tăng", "%", "Tỷ lệ")] == [163180, -5, 0.125, 1.5]
+    assert first["Ngày"].value == dt.datetime(2026, 9, 1)
+    assert first["Ngày"].number_format == "dd/mm/yyyy"
+    assert first["Lúc"].value == dt.datetime(2026, 11, 25, 12, 0)  # Vietnam time
+    assert first["Lúc"].number_format == "dd/mm/yyyy hh:mm"
+    assert long["Chữ"].value == "x" * EXCEL_MAX_CHARS
+    assert all(long[h].value is None for h, _ in columns[1:])
+    assert small["Chữ"].value == "ok" and small["Số"].value == 0 and small["Số"].data_type == "n"
+    assert all(cell.value is None for cell in blank.values())
+    # Widths by column number (<col min max> may span neighbours of the same width).
+    widths = {n: d.width for d in ws.column_dimensions.values() if d.min
+              for n in range(d.min, d.max + 1)}
+    assert widths == {1: 60, 2: len("163,180") + 1 + 2, 3: 6, 4: 10, 5: 10, 6: 12, 7: 18}
+
+    empty = _Book(Lang("en"), NOW)
+    empty.save(tmp_path / "empty.xlsx")
+    assert load_workbook(tmp_path / "empty.xlsx").sheetnames == ["-"]
