@@ -23,7 +23,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +40,14 @@ from fanpulse.reports.cycle import (
     period_links,
     write_period_info,
 )
-from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang, sort_key
+from fanpulse.reports.i18n import Lang
 from fanpulse.reports.metrics import (
-    ACCESS_KEYS,
     CARRY_DAYS,
     CHANGE_WINDOWS,
     Calculator,
-    Headline,
     UnitMetrics,
-    access_key,
-    readable,
 )
+from fanpulse.reports.overview import index_context, merge_events
 from fanpulse.reports.periods import PERIODS_DIR, Period
 from fanpulse.reports.publish import FolderRefused, check_replaceable, replace_folder
 from fanpulse.reports.queries import LOCAL_TZ, PageInfo, UnitInfo, data_span, load_store
@@ -65,7 +62,6 @@ from fanpulse.reports.render import (
 from fanpulse.reports.views import ViewFigures, ViewsData, load_views, view_figures
 
 DEFAULT_DAYS = 90
-LEADERBOARD_SIZE = 10
 _FOLDER_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -82,19 +78,6 @@ class ReportSummary:
     date_from: dt.date
     date_to: dt.date
     seconds: float
-
-
-@dataclass
-class _TreeNode:
-    unit: UnitInfo
-    headline: Headline
-    has_page: bool
-    failed: bool
-    silent_days: int | None
-    open: bool
-    access: list[str] = field(default_factory=list)  # own active Pages' levels, if not full
-    posts_unreadable: bool = False  # it has a Page, and no Page of its own has readable posts
-    children: list[_TreeNode] = field(default_factory=list)
 
 
 def default_folder(report_dir: str | Path, unit_code: str | None = None,
@@ -280,7 +263,7 @@ def _write_folder(out: Path, view: _View,
             progress(number, total)
 
     index = out / "index.html"
-    context = _index_context(calc, view.roots, view.scope, language)
+    context = index_context(calc, view.roots, view.scope, language)
     for block in context["roots"]:
         block["views"] = view.view_figures(calc.subtree_pages(block["unit"].id))
     if view.comparer is not None:
@@ -340,15 +323,6 @@ def _ancestors(unit: UnitInfo, units: dict[int, UnitInfo]) -> list[UnitInfo]:
     return chain[::-1]
 
 
-def merge_events(calc: Calculator, unit_id: int, lang: Lang) -> list[tuple[dt.date, str]]:
-    """The merges that formed the unit or units below it, one mark per day."""
-    days: dict[dt.date, int] = {}
-    for uid in calc.data.descendants.get(unit_id, [unit_id]):
-        for day, _name in calc.data.merges.get(uid, []):
-            days[day] = days.get(day, 0) + 1
-    return [(day, lang.t("merge_mark", n=n)) for day, n in sorted(days.items())]
-
-
 def _charts(m: UnitMetrics, lang: Lang,
             events: list[tuple[dt.date, str]] | None = None) -> dict[str, Markup]:
     charts = {
@@ -368,78 +342,3 @@ def _charts(m: UnitMetrics, lang: Lang,
 
 def _index_html(env: Environment, context: dict[str, Any], common: dict[str, Any]) -> str:
     return env.get_template("index.html").render(**context, xlsx_file="index.xlsx", **common)
-
-
-def _index_context(calc: Calculator, roots: list[UnitInfo], scope: list[UnitInfo],
-                   lang: Lang) -> dict[str, Any]:
-    """What index.html (and index.xlsx) is made of."""
-    data = calc.data
-    nodes: dict[int, _TreeNode] = {}
-    for unit in scope:  # parents come first
-        own = calc.pages_of_unit.get(unit.id, [])
-        active = [p for p in own if p.active]
-        nodes[unit.id] = _TreeNode(
-            unit=unit, headline=calc.headline(calc.subtree_pages(unit.id)),
-            has_page=bool(active), failed=any(p.id in data.errors for p in active),
-            silent_days=calc.silent_days(calc.last_post(active)) if readable(active) else None,
-            open=unit.depth == 0 or unit in roots,
-            access=[k for k in ACCESS_KEYS[1:] if any(access_key(p) == k for p in active)],
-            posts_unreadable=bool(active) and not readable(active),
-        )
-        parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
-        if parent is not None and unit not in roots:
-            parent.children.append(nodes[unit.id])
-    for node in nodes.values():  # by proper name, the Vietnamese way; retired units last
-        node.children.sort(key=lambda n: (not n.unit.active, sort_key(n.unit.name)))
-    root_blocks = []
-    for root in roots:
-        pages = calc.subtree_pages(root.id)
-        root_blocks.append({
-            "unit": root, "rollup": calc.headline(pages), "access": calc.access_list(pages),
-            "chart": chart_html(figures.followers_figure(calc.series(pages), lang,
-                                                         merge_events(calc, root.id, lang)),
-                                f"c-{root.id}"),
-            "cmp": None, "summary": None,  # filled for a calendar period's report
-        })
-    return {
-        "roots": root_blocks, "tree": [nodes[r.id] for r in roots],
-        "boards": _leaderboards(calc, scope),
-        "min_followers": MIN_FOLLOWERS_FOR_RANKING, "min_posts": MIN_POSTS_FOR_RANKING,
-        "uses_charts": True, "last_collected": _last_collected(calc, scope),
-    }
-
-
-def _leaderboards(calc: Calculator, scope: list[UnitInfo]) -> dict[str, list[Any]]:
-    """Rankings of each unit's own active Page(s): growth, engagement rate, silence (the last
-    two only for Pages whose posts can be read)."""
-    growth: list[tuple[float, UnitInfo, Any]] = []
-    engaging: list[tuple[float, UnitInfo, Any]] = []
-    silent: list[tuple[float, UnitInfo, Any]] = []
-    for unit in scope:
-        pages = [p for p in calc.pages_of_unit.get(unit.id, []) if p.active]
-        if not pages or not unit.active:
-            continue
-        h = calc.headline(pages)
-        big_enough = (h.followers or 0) >= MIN_FOLLOWERS_FOR_RANKING
-        fraction = h.change(30).fraction
-        if big_enough and fraction is not None:
-            growth.append((fraction, unit, h))
-        rate = h.engagement_rate
-        if big_enough and rate is not None and h.posts >= MIN_POSTS_FOR_RANKING:
-            engaging.append((rate, unit, h))
-        if not readable(pages):
-            continue  # posts unknown: neither silent nor engaging, only growing or not
-        days = calc.silent_days(calc.last_post(pages))
-        silent.append((days if days is not None else 10**6, unit,
-                       (days, calc.first_seen(readable(pages)))))
-    def ranked(items: list[tuple[float, UnitInfo, Any]]) -> list[tuple[UnitInfo, Any]]:
-        items.sort(key=lambda item: (-item[0], sort_key(item[1].name)))
-        return [(unit, value) for _, unit, value in items[:LEADERBOARD_SIZE]]
-
-    return {"growth": ranked(growth), "engaging": ranked(engaging), "silent": ranked(silent)}
-
-
-def _last_collected(calc: Calculator, scope: list[UnitInfo]) -> dt.datetime | None:
-    moments = [calc.data.last_snapshot[p.id][1] for unit in scope
-               for p in calc.pages_of_unit.get(unit.id, []) if p.id in calc.data.last_snapshot]
-    return max(moments) if moments else None

@@ -62,7 +62,7 @@ Column = tuple[str, str]
 
 
 class TreeNode(Protocol):
-    """A unit of the index's tree (reports.build._TreeNode)."""
+    """A unit of the index's tree (reports.overview.TreeNode)."""
 
     @property
     def unit(self) -> UnitInfo: ...

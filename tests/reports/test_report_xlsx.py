@@ -16,9 +16,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from fanpulse.reports.build import _leaderboards, build_reports
+from fanpulse.reports.build import build_reports
 from fanpulse.reports.i18n import Lang
 from fanpulse.reports.metrics import CARRY_DAYS, CHANGE_WINDOWS, Calculator
+from fanpulse.reports.overview import leaderboards
 from fanpulse.reports.publish import FolderRefused, check_replaceable
 from fanpulse.reports.queries import LOCAL_TZ, load_store
 from fanpulse.storage.db import ensure_schema, make_engine, transaction
@@ -130,7 +131,7 @@ def test_index_workbook_holds_the_leaderboards_and_tree(built: BuiltReports,
     wb = load_workbook(built.out / "index.xlsx")
     assert {"Tăng trưởng nhanh nhất", "Tương tác tốt nhất", "Im lặng lâu nhất",
             "Cây đơn vị", "Trang chưa đọc được đầy đủ"} <= set(wb.sheetnames)
-    boards = _leaderboards(calc, list(calc.data.units.values()))
+    boards = leaderboards(calc, list(calc.data.units.values()))
     growth = rows(wb["Tăng trưởng nhanh nhất"])
     assert growth
     assert [c["Đơn vị"].value for c in growth] == [u.name for u, _ in boards["growth"]]
