@@ -273,8 +273,19 @@ class Browser:
                 return result
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
+        # While the page navigates, Chromium answers "Inspected target navigated or closed" or
+        # "Cannot find context": ask again once the new page is there.
+        for _attempt in range(100):
+            try:
+                result = self.call("Runtime.evaluate", expression=expression,
+                                   returnByValue=True, awaitPromise=True)
+                break
+            except AssertionError as exc:
+                if "navigated or closed" not in str(exc) and "context" not in str(exc):
+                    raise
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"the page kept navigating while evaluating {expression!r}")
         if "exceptionDetails" in result:
             raise AssertionError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
