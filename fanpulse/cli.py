@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy.engine import Engine
@@ -23,7 +23,6 @@ from fanpulse.cmd_access import access_group
 from fanpulse.cmd_query import query_command
 from fanpulse.cmd_report import parse_day, report_command
 from fanpulse.collector.run import RunResult, collect_once
-from fanpulse.collector.schedule import next_run, run_forever
 from fanpulse.config.settings import SETTINGS, Settings
 from fanpulse.config.units import UnitsFileError, read_units_file
 from fanpulse.config.units_2025 import units_2025_command
@@ -32,14 +31,10 @@ from fanpulse.sandbox.cli import sandbox_group
 from fanpulse.storage.db import current_revision, head_revision
 from fanpulse.storage.db import transaction as store_transaction
 from fanpulse.storage.db import upgrade as upgrade_store
-from fanpulse.storage.runs import LockBusy, PageAccessRow, page_access, recent_runs, run_failures
-from fanpulse.storage.units import (
-    RetireRefused,
-    TreeNode,
-    UnknownPredecessors,
-    load_tree,
-    sync_units,
-)
+
+if TYPE_CHECKING:
+    from fanpulse.storage.runs import PageAccessRow
+    from fanpulse.storage.units import TreeNode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,6 +157,8 @@ def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None 
     Every caller (``units import``, the nightly re-import of ``schedule``) gets the guard: a
     file with no units, or one that would retire more than 10% of the active units, is refused
     with :class:`UnitsFileError` saying what would have happened, unless ``allow_retire``."""
+    from fanpulse.storage.units import RetireRefused, UnknownPredecessors, sync_units
+
     rows = read_units_file(path)
     now = now or dt.datetime.now(dt.UTC)
     with store_transaction(engine) as session:
@@ -221,6 +218,8 @@ def render_tree(roots: list[TreeNode]) -> Iterator[str]:
 @friendly_errors
 def units_list(app: AppContext, include_retired: bool) -> None:
     """Print the unit tree with each unit's Page."""
+    from fanpulse.storage.units import load_tree
+
     with store_transaction(app.engine()) as session:
         roots = load_tree(session, include_retired=include_retired)
         for line in render_tree(roots):
@@ -421,6 +420,8 @@ def terminal_progress() -> Callable[[int, int, int], None] | None:
 
 
 def run_collection(app: AppContext, since: dt.date | None, trigger: str) -> RunResult:
+    from fanpulse.storage.runs import LockBusy
+
     settings = app.settings
     if not settings.access_token:  # before the store is opened (or created)
         raise CollectRefused("no access token: set FANPULSE_ACCESS_TOKEN or "
@@ -483,6 +484,8 @@ def collect_command(app: AppContext, since: dt.date | None) -> None:
 @friendly_errors
 def status_command(app: AppContext, runs: int) -> None:
     """Show the last runs and, for the latest, which Pages failed and why."""
+    from fanpulse.storage.runs import page_access, recent_runs, run_failures
+
     settings = app.settings
     engine = app.engine()
     recent = recent_runs(engine, runs)
@@ -558,6 +561,8 @@ def schedule_command(app: AppContext) -> None:
 
     Keep it running with systemd or tmux; or let cron call `fanpulse collect` instead.
     """
+    from fanpulse.collector.schedule import next_run, run_forever
+
     settings = app.settings
     setup_logging(settings.log_level, [settings.access_token, settings.app_secret])
     app.engine()

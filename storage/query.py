@@ -62,6 +62,10 @@ from fanpulse.storage.models import UTCDateTime
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "config" / "queries"
 FORMATS = ("table", "csv", "json")
+# A date parameter's NAME_lookback is this many days earlier: unit_daily counts a Page's change
+# against a previous snapshot at most 31 days old (migration 0007), so a period's figures need
+# the snapshots from 31 days before its first day, none older.
+LOOKBACK_DAYS = 31
 
 
 class QueryError(Exception):
@@ -336,13 +340,13 @@ def read_only_engine(url: str) -> Engine:
         # Every transaction of these sessions is READ ONLY; each query also starts its
         # transaction with SET TRANSACTION READ ONLY (see execute_read_only). JIT is off: the
         # recursive unit views make PostgreSQL overestimate row counts, and compiling then takes
-        # longer than the query itself.
+        # longer than the query itself. DateStyle ISO: a date cast to text reads YYYY-MM-DD,
+        # as on SQLite, whatever the server's default (unit_rollup counts days from that text).
         options = parsed.query.get("options", "")
         if isinstance(options, tuple):
             options = " ".join(options)
-        parsed = parsed.update_query_dict(
-            {"options": f"{options} -c default_transaction_read_only=on -c jit=off".strip()}
-        )
+        settings = "-c default_transaction_read_only=on -c jit=off -c DateStyle=ISO"
+        parsed = parsed.update_query_dict({"options": f"{options} {settings}".strip()})
         if "application_name" not in parsed.query:  # how a DBA finds it in pg_stat_activity
             parsed = parsed.update_query_dict({"application_name": "fanpulse query"})
         return create_engine(parsed, pool_pre_ping=True)
@@ -671,6 +675,9 @@ def bind_saved_params(query: SavedQuery, given: Mapping[str, str],
                                         ("end", _day_start_utc(day + dt.timedelta(days=1)))):
                     values[f"{name}_{suffix}"] = instant
                     types[f"{name}_{suffix}"] = UTCDateTime()
+                # The oldest previous snapshot unit_daily counts a change against (31 days).
+                values[f"{name}_lookback"] = day - dt.timedelta(days=LOOKBACK_DAYS)
+                types[f"{name}_lookback"] = Date()
             elif spec.kind == "month":
                 first = (_month_start(parse_day(raw, today)) if _RELATIVE_DAY.match(raw)
                          else dt.date.fromisoformat(f"{raw.strip()}-01"))

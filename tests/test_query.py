@@ -537,3 +537,73 @@ def test_unit_rollup_equals_unit_daily_on_synthetic_data(engine: Engine) -> None
                              {"unit": code, "f": start, "t": "2026-11-25"})
             assert got.rows == view.rows, (code, start)
             assert got.rows
+
+
+# Snapshot days per Page for the 31-day rule: gaps of exactly 31 days (counted) and 32 days
+# (left out) across month ends, February, a leap day and a year end; an inactive Page whose
+# gap of 1 day counts and of 2 days does not; a Page back after months.
+GAP_PAGES: dict[str, tuple[bool, list[str]]] = {
+    "16663": (True, ["2025-12-30", "2025-12-31", "2026-01-01", "2026-02-01", "2026-03-05",
+                     "2026-03-06", "2026-04-06", "2026-09-30"]),
+    "16666": (True, ["2026-01-31", "2026-03-03", "2026-12-31", "2027-01-31", "2027-03-04"]),
+    "16669": (True, ["2028-01-29", "2028-02-29", "2028-03-31", "2028-05-02", "2028-05-03"]),
+    "99": (False, ["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-03", "2026-03-04"]),
+}
+
+
+def test_unit_rollup_keeps_the_31_day_rule_of_unit_daily(engine: Engine) -> None:
+    """A Page back after more than 31 days (1 for an inactive Page) adds no change, in the
+    saved query as in unit_daily, also when its previous snapshot is before the period."""
+    from fanpulse.storage.db import transaction
+    from fanpulse.storage.models import Page, PageSnapshot, Unit
+
+    created = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+    with transaction(engine) as s:
+        ids: dict[str, int] = {}
+        for code, level, parent in [("40", "province", None), ("412", "district", "40"),
+                                    ("16663", "commune", "412"), ("16666", "commune", "412"),
+                                    ("16669", "commune", "412"), ("99", "commune", "40")]:
+            unit = Unit(code=code, name=f"Unit {code}", level=level, active=True,
+                        parent_id=ids.get(parent or ""), created_at=created,
+                        updated_at=created)
+            s.add(unit)
+            s.flush()
+            ids[code] = unit.id
+        for n, (code, (active, days)) in enumerate(GAP_PAGES.items()):
+            page = Page(ref=f"page.{code}", unit_id=ids[code], name=f"Page {code}",
+                        active=active, created_at=created)
+            s.add(page)
+            s.flush()
+            for i, day in enumerate(days):
+                followers = 1000 * (n + 1) + 7 * i * i
+                s.add(PageSnapshot(page_id=page.id, day=dt.date.fromisoformat(day),
+                                   followers_count=followers, fan_count=followers - 3,
+                                   collected_at=created))
+    engine.dispose()
+    url = engine.url.render_as_string(hide_password=False)
+    columns = ("day, pages_reporting, followers, followers_change, likes, likes_change, posts, "
+               "reactions, comments, shares, engagement")
+    periods = [("2025-12-01", "2028-12-31"), ("2026-03-03", "2026-03-31"),
+               ("2026-03-05", "2026-04-30"), ("2026-04-06", "2026-12-31"),
+               ("2027-03-04", "2027-03-04"), ("2028-02-29", "2028-05-03")]
+    changes = 0
+    for code in ("40", "412", "99"):
+        for start, end in periods:
+            got = saved(url, "unit_rollup", unit=code, **{"from": start, "to": end})
+            view = run_query(url, f"SELECT {columns} FROM unit_daily WHERE code = :unit "
+                                  "AND day >= :f AND day <= :t ORDER BY day",
+                             {"unit": code, "f": start, "t": end})
+            assert got.rows == view.rows, (code, start, end)
+            changes += sum(1 for row in got.rows if row[3] is not None)
+    assert changes
+    whole = saved(url, "unit_rollup", unit="40", **{"from": "2025-12-01", "to": "2028-12-31"})
+    change = {row[0]: row[3] for row in whole.rows}
+    # 31 days counts (2026-02-01, 2026-03-03, 2027-01-31, 2028-02-29, 2028-03-31); 32 days
+    # (2026-03-05, 2027-03-04, 2028-05-02) and months (2026-09-30, 2026-12-31) do not; the
+    # inactive Page counts a 1-day gap (2026-02-28, 2026-03-01, 2026-03-04) but not 2 days.
+    for day in ("2026-02-01", "2026-03-03", "2027-01-31", "2028-02-29", "2028-03-31",
+                "2026-02-28", "2026-03-01", "2026-03-04"):
+        assert change[day] is not None, day
+    for day in ("2025-12-30", "2026-03-05", "2027-03-04", "2028-05-02", "2026-09-30",
+                "2026-12-31"):
+        assert change[day] is None, day

@@ -2,14 +2,16 @@
 --
 -- One row per local day on which at least one of those Pages has a snapshot; days without any
 -- are missing, not zero. followers and likes are sums over the Pages that reported that day
--- (pages_reporting); the changes are against each Page's previous snapshot, so a Page on its
--- first day adds its followers but no change (like-for-like, as in unit_daily). unit_daily
--- (migration 0007) also leaves out a Page back after more than 31 days without a snapshot;
--- this query, written without dialect-specific date arithmetic, counts that Page's whole gap
--- on the day it is back. Posts and engagement count the posts published that day, each at
--- its latest snapshot.
--- The same figures as the unit_daily view, computed for this one unit only: its Pages'
--- snapshots once, with LAG for the previous one, so a whole year stays fast.
+-- (pages_reporting); the changes are against each Page's previous snapshot, like-for-like as
+-- in unit_daily (migration 0007): a Page on its first day adds its followers but no change,
+-- and so does a Page back after more than 31 days without a snapshot (1 day for a Page no
+-- longer collected). Posts and engagement count the posts published that day, each at its
+-- latest snapshot.
+-- The same figures as the unit_daily view, computed for this one unit and period only: its
+-- Pages' snapshots from 31 days before `from` (the oldest previous snapshot a change may be
+-- against) to `to`, once each, with LAG for the previous one; so a year costs the same however
+-- long the history is. The gap between two snapshots is counted in days through a day number
+-- worked out from the YYYY-MM-DD text, once per pair of days, the same on both databases.
 -- @param unit unit  the unit's code, as in the units file (e.g. 412); an unknown code is refused
 -- @param from date=today-30  first local day, YYYY-MM-DD or today-N
 -- @param to date=today  last local day, YYYY-MM-DD or today-N
@@ -21,27 +23,65 @@ WITH unit_pages AS (
     WHERE u.code = :unit
 ),
 snaps AS (
-    SELECT ps.page_id,
-           ps.day,
+    SELECT ps.day,
            ps.followers_count,
            ps.fan_count,
-           ps.followers_count - LAG(ps.followers_count) OVER w AS followers_change,
-           ps.fan_count - LAG(ps.fan_count) OVER w AS likes_change
+           CASE WHEN ps.page_id IN (SELECT id FROM pages WHERE NOT active) THEN 1 ELSE 31 END
+               AS max_gap,
+           LAG(ps.day) OVER w AS prev_day,
+           LAG(ps.followers_count) OVER w AS prev_followers,
+           LAG(ps.fan_count) OVER w AS prev_likes
     FROM page_snapshots ps
     WHERE ps.page_id IN (SELECT page_id FROM unit_pages)
+      AND ps.day >= :from_lookback
       AND ps.day <= :to
     WINDOW w AS (PARTITION BY ps.page_id ORDER BY ps.day)
 ),
-per_day AS (
+groups AS (
+    -- The snapshots of a day by the day of their previous one: a few rows per day, so the
+    -- gap between the two is worked out per group, not per snapshot.
     SELECT day,
+           prev_day,
+           max_gap,
            COUNT(*) AS pages_reporting,
            SUM(followers_count) AS followers,
-           SUM(followers_change) AS followers_change,
+           SUM(followers_count - prev_followers) AS followers_change,
            SUM(fan_count) AS likes,
-           SUM(likes_change) AS likes_change
+           SUM(fan_count - prev_likes) AS likes_change
     FROM snaps
     WHERE day >= :from
-    GROUP BY day
+    GROUP BY day, prev_day, max_gap
+),
+day_text AS (
+    SELECT x.day, CAST(x.day AS VARCHAR(10)) AS t
+    FROM (SELECT day FROM groups UNION SELECT prev_day FROM groups) x
+    WHERE x.day IS NOT NULL
+),
+ymd AS (
+    SELECT day,
+           CAST(SUBSTR(t, 1, 4) AS INTEGER)
+               - CASE WHEN CAST(SUBSTR(t, 6, 2) AS INTEGER) <= 2 THEN 1 ELSE 0 END AS y,
+           CAST(SUBSTR(t, 6, 2) AS INTEGER) AS m,
+           CAST(SUBSTR(t, 9, 2) AS INTEGER) AS d
+    FROM day_text
+),
+day_numbers AS (
+    -- Days since a fixed origin (proleptic Gregorian, years starting in March).
+    SELECT day, 365 * y + y / 4 - y / 100 + y / 400 + (153 * ((m + 9) % 12) + 2) / 5 + d AS n
+    FROM ymd
+),
+per_day AS (
+    SELECT g.day,
+           SUM(g.pages_reporting) AS pages_reporting,
+           SUM(g.followers) AS followers,
+           SUM(CASE WHEN c.n - p.n <= g.max_gap THEN g.followers_change END)
+               AS followers_change,
+           SUM(g.likes) AS likes,
+           SUM(CASE WHEN c.n - p.n <= g.max_gap THEN g.likes_change END) AS likes_change
+    FROM groups g
+    JOIN day_numbers c ON c.day = g.day
+    LEFT JOIN day_numbers p ON p.day = g.prev_day
+    GROUP BY g.day
 ),
 day_posts AS (
     -- As in unit_daily, a post counts on its local day when its Page has a snapshot that day.
