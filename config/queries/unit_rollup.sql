@@ -26,8 +26,6 @@ snaps AS (
     SELECT ps.day,
            ps.followers_count,
            ps.fan_count,
-           CASE WHEN ps.page_id IN (SELECT id FROM pages WHERE NOT active) THEN 1 ELSE 31 END
-               AS max_gap,
            LAG(ps.day) OVER w AS prev_day,
            LAG(ps.followers_count) OVER w AS prev_followers,
            LAG(ps.fan_count) OVER w AS prev_likes
@@ -39,18 +37,46 @@ snaps AS (
 ),
 groups AS (
     -- The snapshots of a day by the day of their previous one: a few rows per day, so the
-    -- gap between the two is worked out per group, not per snapshot.
+    -- gap between the two is worked out per group, not per snapshot. The *_n columns count
+    -- the changes that are there (a missing count has none).
     SELECT day,
            prev_day,
-           max_gap,
            COUNT(*) AS pages_reporting,
            SUM(followers_count) AS followers,
            SUM(followers_count - prev_followers) AS followers_change,
+           COUNT(followers_count - prev_followers) AS followers_change_n,
            SUM(fan_count) AS likes,
-           SUM(fan_count - prev_likes) AS likes_change
+           SUM(fan_count - prev_likes) AS likes_change,
+           COUNT(fan_count - prev_likes) AS likes_change_n
     FROM snaps
     WHERE day >= :from
-    GROUP BY day, prev_day, max_gap
+    GROUP BY day, prev_day
+),
+inactive_groups AS (
+    -- The same for the Pages no longer collected (few), whose change counts after 1 day only.
+    SELECT day,
+           prev_day,
+           SUM(followers_count - prev_followers) AS followers_change,
+           COUNT(followers_count - prev_followers) AS followers_change_n,
+           SUM(fan_count - prev_likes) AS likes_change,
+           COUNT(fan_count - prev_likes) AS likes_change_n
+    FROM (
+        SELECT ps.day,
+               ps.followers_count,
+               ps.fan_count,
+               LAG(ps.day) OVER w AS prev_day,
+               LAG(ps.followers_count) OVER w AS prev_followers,
+               LAG(ps.fan_count) OVER w AS prev_likes
+        FROM page_snapshots ps
+        WHERE ps.page_id IN (SELECT up.page_id FROM unit_pages up
+                             JOIN pages pg ON pg.id = up.page_id
+                             WHERE NOT pg.active)
+          AND ps.day >= :from_lookback
+          AND ps.day <= :to
+        WINDOW w AS (PARTITION BY ps.page_id ORDER BY ps.day)
+    ) i
+    WHERE day >= :from
+    GROUP BY day, prev_day
 ),
 day_text AS (
     SELECT x.day, CAST(x.day AS VARCHAR(10)) AS t
@@ -70,18 +96,47 @@ day_numbers AS (
     SELECT day, 365 * y + y / 4 - y / 100 + y / 400 + (153 * ((m + 9) % 12) + 2) / 5 + d AS n
     FROM ymd
 ),
-per_day AS (
+all_days AS (
+    -- Every Page's change when its previous snapshot is at most 31 days earlier...
     SELECT g.day,
            SUM(g.pages_reporting) AS pages_reporting,
            SUM(g.followers) AS followers,
-           SUM(CASE WHEN c.n - p.n <= g.max_gap THEN g.followers_change END)
-               AS followers_change,
+           SUM(CASE WHEN c.n - p.n <= 31 THEN g.followers_change END) AS followers_change,
+           SUM(CASE WHEN c.n - p.n <= 31 THEN g.followers_change_n ELSE 0 END)
+               AS followers_change_n,
            SUM(g.likes) AS likes,
-           SUM(CASE WHEN c.n - p.n <= g.max_gap THEN g.likes_change END) AS likes_change
+           SUM(CASE WHEN c.n - p.n <= 31 THEN g.likes_change END) AS likes_change,
+           SUM(CASE WHEN c.n - p.n <= 31 THEN g.likes_change_n ELSE 0 END) AS likes_change_n
     FROM groups g
     JOIN day_numbers c ON c.day = g.day
     LEFT JOIN day_numbers p ON p.day = g.prev_day
     GROUP BY g.day
+),
+inactive_days AS (
+    -- ...less those of the Pages no longer collected whose previous one is 2 to 31 days old.
+    SELECT g.day,
+           SUM(g.followers_change) AS followers_change,
+           SUM(g.followers_change_n) AS followers_change_n,
+           SUM(g.likes_change) AS likes_change,
+           SUM(g.likes_change_n) AS likes_change_n
+    FROM inactive_groups g
+    JOIN day_numbers c ON c.day = g.day
+    JOIN day_numbers p ON p.day = g.prev_day
+    WHERE c.n - p.n > 1 AND c.n - p.n <= 31
+    GROUP BY g.day
+),
+per_day AS (
+    SELECT a.day,
+           a.pages_reporting,
+           a.followers,
+           CASE WHEN a.followers_change_n - COALESCE(x.followers_change_n, 0) > 0
+                THEN a.followers_change - COALESCE(x.followers_change, 0) END
+               AS followers_change,
+           a.likes,
+           CASE WHEN a.likes_change_n - COALESCE(x.likes_change_n, 0) > 0
+                THEN a.likes_change - COALESCE(x.likes_change, 0) END AS likes_change
+    FROM all_days a
+    LEFT JOIN inactive_days x ON x.day = a.day
 ),
 day_posts AS (
     -- As in unit_daily, a post counts on its local day when its Page has a snapshot that day.
