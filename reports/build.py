@@ -212,6 +212,16 @@ class _View:
         return view_figures(self.views, pages, self.calc.post_ids(pages), self.date_from,
                             self.date_to)
 
+    def rollup_extras(self, unit: UnitInfo) -> dict[str, Any]:
+        """A unit's roll-up beyond its metrics: views, and for a calendar period the
+        comparison and the summary paragraph (None otherwise)."""
+        pages = self.calc.subtree_pages(unit.id)
+        comparison = summary = None
+        if self.comparer is not None:
+            comparison = self.comparer.compare(pages)
+            summary = summary_paragraph(self.lang, unit.name, comparison, len(pages))
+        return {"views": self.view_figures(pages), "cmp": comparison, "summary": summary}
+
     def common(self) -> dict[str, Any]:
         period = self.period
         return {
@@ -243,35 +253,24 @@ def _write_folder(out: Path, view: _View,
     for number, unit in enumerate(view.scope, 1):
         metrics = calc.unit(unit.id)
         xlsx = export.xlsx_filename(files[unit.id])
-        comparison = summary = None
-        if view.comparer is not None:
-            pages = calc.subtree_pages(unit.id)
-            comparison = view.comparer.compare(pages)
-            summary = summary_paragraph(language, unit.name, comparison, len(pages))
+        extra = view.rollup_extras(unit)
         text = unit_template.render(
             m=metrics, ancestors=_ancestors(unit, data.units),
             charts=_charts(metrics, language, merge_events(calc, unit.id, language)),
             uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx,
-            cmp=comparison, summary=summary, **common,
-            views=view.view_figures(calc.subtree_pages(unit.id)),
+            **extra, **common,
             own_views=view.view_figures(metrics.own_pages) if metrics.own else None,
         )
         (out / files[unit.id]).write_text(text, encoding="utf-8")
         export.unit_workbook(metrics, language, out / xlsx, now,  # the page's own figures
-                             comparison=comparison, summary=summary)
+                             comparison=extra["cmp"], summary=extra["summary"])
         if progress is not None and number % 20 == 0:
             progress(number, total)
 
     index = out / "index.html"
     context = index_context(calc, view.roots, view.scope, language)
     for block in context["roots"]:
-        block["views"] = view.view_figures(calc.subtree_pages(block["unit"].id))
-    if view.comparer is not None:
-        for block in context["roots"]:
-            pages = calc.subtree_pages(block["unit"].id)
-            block["cmp"] = view.comparer.compare(pages)
-            block["summary"] = summary_paragraph(language, block["unit"].name, block["cmp"],
-                                                 len(pages))
+        block.update(view.rollup_extras(block["unit"]))
     index.write_text(_index_html(env, context, common), encoding="utf-8")
     export.index_workbook(context["roots"], context["boards"], context["tree"], language,
                           out / "index.xlsx", now)

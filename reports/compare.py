@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fanpulse.reports.i18n import Lang
-from fanpulse.reports.metrics import Calculator, Change, Headline
+from fanpulse.reports.metrics import Calculator, Change, Headline, like_for_like
 from fanpulse.reports.periods import Period
 from fanpulse.reports.queries import PageInfo
 
@@ -147,19 +147,8 @@ class Comparer:
             return Change(days, None, None, why="why_no_data_then")
         end_now = self.calcs[0].levels(pages)
         end_then = calc.levels(pages)
-        diff = base = n = 0
-        joined: list[PageInfo] = []
-        left: list[PageInfo] = []
-        for page in pages:
-            a, b = end_now.get(page.id), end_then.get(page.id)
-            if a is not None and b is not None:
-                diff, base, n = diff + a - b, base + b, n + 1
-            elif a is not None:
-                joined.append(page)
-            elif b is not None:
-                left.append(page)
-        return Change(days, diff if n else None, diff / base if base else None, n,
-                      tuple(joined), tuple(left), None if n else "why_no_common")
+        return like_for_like(days, ((p, end_now.get(p.id), end_then.get(p.id)) for p in pages),
+                             only_joined="why_no_common")
 
 
 def summary_paragraph(lang: Lang, unit_name: str, c: Comparison, pages_total: int) -> str:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fanpulse.reports.i18n import sort_key
@@ -281,6 +282,28 @@ class UnitMetrics:
     last_collected: dt.datetime | None
 
 
+def like_for_like(days: int, ends: Iterable[tuple[PageInfo, int | None, int | None]],
+                  only_joined: str = "why_too_recent") -> Change:
+    """The change over (Page, figure now, figure then): the Pages with a figure at both ends
+    count; those with a figure at one end only are named, not added. With none at both ends,
+    the change says why: ``only_joined`` when every Page has only a figure now."""
+    diff = base = n = 0
+    joined: list[PageInfo] = []
+    left: list[PageInfo] = []
+    for page, now, then in ends:
+        if now is not None and then is not None:
+            diff += now - then
+            base += then
+            n += 1
+        elif now is not None:
+            joined.append(page)
+        elif then is not None:
+            left.append(page)
+    why = None if n else (only_joined if joined and not left else "why_no_common")
+    return Change(days, diff if n else None, diff / base if base else None, n,
+                  tuple(joined), tuple(left), why)
+
+
 def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(LOCAL_TZ).date()
 
@@ -387,8 +410,7 @@ class Calculator:
 
     def _headline(self, pages: list[PageInfo]) -> Headline:
         arrays = [self._arrays[p.id] for p in pages if p.id in self._arrays]
-        end = next((i for i in range(len(self.days) - 1, self.first - 1, -1)
-                    if any(a[0][i] for a in arrays)), None)
+        end = self._last_day(arrays)
         followers = likes = None
         reporting = 0
         changes = []
@@ -436,37 +458,26 @@ class Calculator:
         """Each Page's follower figure on the set's last day with data (as_of), where it has
         one (read that day, or carried): the two ends of a like-for-like comparison."""
         arrays = [(p.id, self._arrays[p.id]) for p in pages if p.id in self._arrays]
-        end = next((i for i in range(len(self.days) - 1, self.first - 1, -1)
-                    if any(a[0][i] for _, a in arrays)), None)
+        end = self._last_day(a for _, a in arrays)
         if end is None:
             return {}
         return {page_id: v for page_id, a in arrays if (v := a[1][end]) is not None}
 
+    def _last_day(self, arrays: Iterable[PageArrays]) -> int | None:
+        """The index of the period's last day on which any of the Pages was read."""
+        arrays = list(arrays)
+        return next((i for i in range(len(self.days) - 1, self.first - 1, -1)
+                     if any(a[0][i] for a in arrays)), None)
+
     @staticmethod
     def _change(present: list[tuple[PageInfo, PageArrays]], days: int, start: int,
                 end: int | None) -> Change:
-        """Like-for-like change from day index ``start`` to ``end``: the Pages with a figure at
-        both ends count; those with a figure at one end only are named, not added."""
+        """Like-for-like change from day index ``start`` to ``end`` (:func:`like_for_like`)."""
         if end is None:
             return Change(days, None, None, why="why_no_data")
         if start < 0:
             return Change(days, None, None, why="why_too_recent")
-        diff = base = n = 0
-        joined: list[PageInfo] = []
-        left: list[PageInfo] = []
-        for page, a in present:
-            now, then = a[1][end], a[1][start]
-            if now is not None and then is not None:
-                diff += now - then
-                base += then
-                n += 1
-            elif now is not None:
-                joined.append(page)
-            elif then is not None:
-                left.append(page)
-        why = None if n else ("why_too_recent" if joined and not left else "why_no_common")
-        return Change(days, diff if n else None, diff / base if base else None, n,
-                      tuple(joined), tuple(left), why)
+        return like_for_like(days, ((page, a[1][end], a[1][start]) for page, a in present))
 
     def weeks(self, pages: list[PageInfo], ongoing: bool = False) -> list[WeekRow]:
         """Posts and engagement per week (Monday to Sunday, cut by the period). ``ongoing``:
