@@ -57,11 +57,11 @@ from fanpulse.collector.outcome import (
     Target,
     access_summary,
 )
-from fanpulse.collector.persist import save_outcome
+from fanpulse.collector.persist import save_outcomes
 from fanpulse.collector.plan import INSIGHTS, NODE, POSTS, NightPlan, plan_page
 from fanpulse.collector.posts import POSTS_EDGE, listing_params, post_fields
 from fanpulse.config.settings import Settings
-from fanpulse.storage.runs import finish_run, record_page_error
+from fanpulse.storage.runs import finish_run
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +136,9 @@ class Night:
             with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
                 jobs = [(o, plans[o.target.page_id], answers) for o in outcomes]
                 for outcome in pool.map(lambda job: self._finish_page(*job), jobs):
-                    self._save(outcome)
-                    for problem in outcome.problems:
-                        record_page_error(self.engine, self.run_id, outcome.target.page_id,
-                                          problem.kind, problem.message, self.now,
-                                          problem.code, problem.subcode, problem.retry_after,
-                                          problem.severity)
+                    self.escaped += save_outcomes(self.engine, [outcome], self.run_id,
+                                                  self.now, self.day, self.settings.tz,
+                                                  self.client.redact)
                     if outcome.access is not None:
                         self.levels[outcome.access.level] += 1
                     if outcome.failed:
@@ -154,20 +151,6 @@ class Night:
                 self.progress(pages_ok + pages_failed, len(targets),
                               self.client.calls - self._calls_at_start)
         return self._finish(len(targets), pages_ok, pages_failed)
-
-    def _save(self, outcome: Outcome) -> None:
-        """One Page's transaction. Whatever Facebook sent, a Page that cannot be saved fails
-        alone, with its reason; the others are saved (the transaction rolled back whole)."""
-        try:
-            escaped = save_outcome(self.engine, outcome, self.run_id, self.now, self.day,
-                                   self.settings.tz)
-        except Exception as exc:  # a database refusal must not cost the other Pages
-            log.exception("Page %s could not be saved", outcome.target.ref)
-            text = self.client.redact(" ".join(str(exc).split())[:300])
-            outcome.problems.append(Problem(
-                "save", f"could not be saved ({type(exc).__name__}): {text}"))
-            return
-        self.escaped += escaped or 0
 
     def _outcome(self, target: Target) -> Outcome:
         """A Page's starting point: its audience and Page token from /me/accounts, if listed."""

@@ -8,6 +8,8 @@ either fully written for that night or untouched.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -20,6 +22,7 @@ from fanpulse.collector.posts import engagement_row, post_insight_values, post_r
 from fanpulse.storage.backlog import update_backlog
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page
+from fanpulse.storage.runs import record_page_error
 from fanpulse.storage.save import (
     mark_posts_deleted,
     save_follower_history,
@@ -35,6 +38,34 @@ from fanpulse.storage.save import (
 
 if TYPE_CHECKING:
     from fanpulse.collector.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+
+def save_outcomes(engine: Engine, outcomes: Sequence[Outcome], run_id: int, now: dt.datetime,
+                  day: dt.date, tz: dt.tzinfo, redact: Callable[[str], str]) -> int:
+    """Save a group of finished Pages, each whole or not at all, with the problems each met
+    (``page_errors``). A Page the database refuses fails alone: it gets a "save" problem
+    (its text passed through ``redact``, so no token reaches the store) and the others are
+    saved. Returns how many values had to be escaped (``storage.save.storable_text``).
+
+    The one entry point the night uses for writing (collector/night.py)."""
+    from fanpulse.collector.outcome import Problem
+
+    escaped = 0
+    for outcome in outcomes:
+        try:
+            escaped += save_outcome(engine, outcome, run_id, now, day, tz) or 0
+        except Exception as exc:  # a database refusal must not cost the other Pages
+            log.exception("Page %s could not be saved", outcome.target.ref)
+            text = redact(" ".join(str(exc).split())[:300])
+            outcome.problems.append(Problem(
+                "save", f"could not be saved ({type(exc).__name__}): {text}"))
+        for problem in outcome.problems:
+            record_page_error(engine, run_id, outcome.target.page_id, problem.kind,
+                              problem.message, now, problem.code, problem.subcode,
+                              problem.retry_after, problem.severity)
+    return escaped
 
 
 def save_outcome(engine: Engine, outcome: Outcome, run_id: int, now: dt.datetime,

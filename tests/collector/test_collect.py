@@ -263,7 +263,7 @@ def tonight(engine: Engine) -> int:
 
 def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanpulse.collector import night as night_module
+    from fanpulse.collector import persist as night_module
 
     original = night_module.save_outcome
     saved: list[int] = []

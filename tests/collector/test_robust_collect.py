@@ -141,12 +141,12 @@ def test_token_death_mid_run_exits_1(lite: Harness, monkeypatch: pytest.MonkeyPa
 
 def test_ctrl_c_is_stopped_by_the_operator_exit_130(lite: Harness,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanpulse.collector import night
+    from fanpulse.collector import persist
 
     def interrupted(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(night, "save_outcome", interrupted)
+    monkeypatch.setattr(persist, "save_outcome", interrupted)
     result = cli_collect(lite)
     assert result.exit_code == 130
     assert "Stopped by the operator (Ctrl-C)" in result.output
