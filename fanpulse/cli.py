@@ -19,20 +19,17 @@ import click
 from sqlalchemy.engine import Engine
 
 from fanpulse.app import AppContext, friendly_errors, pass_app, progress_line
-from fanpulse.cmd_access import access_group
-from fanpulse.cmd_query import query_command
-from fanpulse.cmd_report import parse_day, report_command
-from fanpulse.collector.run import RunResult, collect_once
+from fanpulse.cmd_report import parse_day
 from fanpulse.config.settings import SETTINGS, Settings
 from fanpulse.config.units import UnitsFileError, read_units_file
 from fanpulse.config.units_2025 import units_2025_command
 from fanpulse.logs import setup_logging
-from fanpulse.sandbox.cli import sandbox_group
 from fanpulse.storage.db import current_revision, head_revision
 from fanpulse.storage.db import transaction as store_transaction
 from fanpulse.storage.db import upgrade as upgrade_store
 
 if TYPE_CHECKING:
+    from fanpulse.collector.run import RunResult
     from fanpulse.storage.runs import PageAccessRow
     from fanpulse.storage.units import TreeNode
 
@@ -43,7 +40,42 @@ log = logging.getLogger("fanpulse")
 PACKAGED_UNITS = Path(__file__).resolve().parent / "config" / "units.nghe-an.csv"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group whose bigger commands live in their own modules and are imported only
+    when run or listed (``--help``): ``fanpulse query`` then starts without importing the
+    collector, the sandbox or the reports (issue 13: start-up well under a second)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            import importlib
+
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def collect_once(*args: Any, **kwargs: Any) -> RunResult:
+    """``fanpulse.collector.run.collect_once``, imported when a collection starts."""
+    from fanpulse.collector.run import collect_once as collect
+
+    return collect(*args, **kwargs)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             lazy={"sandbox": "fanpulse.sandbox.cli:sandbox_group",
+                   "access": "fanpulse.cmd_access:access_group",
+                   "query": "fanpulse.cmd_query:query_command",
+                   "report": "fanpulse.cmd_report:report_command"})
 @click.option("--config", "config_file", envvar="FANPULSE_CONFIG", type=click.Path(),
               help="Settings file (TOML). Default: fanpulse.toml in the working directory.")
 @click.option("--database-url", help="Override the database_url setting.")
@@ -193,10 +225,6 @@ def units_import(app: AppContext, file: str, dry_run: bool, allow_retire: bool) 
 
 
 units_group.add_command(units_2025_command)
-cli.add_command(sandbox_group)
-cli.add_command(access_group)
-cli.add_command(query_command)
-cli.add_command(report_command)
 
 
 def render_tree(roots: list[TreeNode]) -> Iterator[str]:

@@ -12,17 +12,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only where the schema must change: a command that merely reads the store
+# (``fanpulse query``) checks its revision with one SELECT and the migration files' names, so
+# it starts without loading Alembic (issue 13: start-up well under a second).
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -86,12 +90,32 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The store's schema revision (Alembic's ``alembic_version`` row); None for a database
+    without fanpulse's tables."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|None)",
+                       re.MULTILINE)
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    """The newest migration's revision, read from the files' ``revision`` and
+    ``down_revision`` lines without loading Alembic (tests/test_startup.py checks it equals
+    Alembic's own answer). The history is one line: the head is the revision no other one
+    follows."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for match in _REVISION.finditer(path.read_text(encoding="utf-8")):
+            value = match.group(2) or match.group(3)
+            if value:
+                (revisions if match.group(1) == "revision" else followed).add(value)
+    heads = sorted(revisions - followed)
+    return heads[0] if len(heads) == 1 else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -99,6 +123,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     Each migration is one transaction (storage/migrations/env.py): when this fails, the store
     is at the last revision that completed."""
+    from alembic import command
+    from alembic.util import CommandError
+
     try:
         command.upgrade(alembic_config(engine), revision)
     except DBAPIError as exc:
@@ -116,6 +143,8 @@ def ensure_schema(engine: Engine) -> None:
     head = head_revision()
     if current == head:
         return
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise StoreError(

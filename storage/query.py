@@ -57,7 +57,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, StatementError
 from sqlalchemy.types import TypeEngine
 
-from fanpulse.storage.models import UTCDateTime
+from fanpulse.storage.types import UTCDateTime
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "config" / "queries"
