@@ -16,7 +16,8 @@ from fanpulse.storage.db import MIGRATIONS, head_revision
 # fanpulse.logs uses the token redaction of collector/errors.py, a small module of its own.
 LIGHT = {"fanpulse.collector", "fanpulse.collector.errors"}
 HEAVY = ("alembic", "fanpulse.collector", "fanpulse.sandbox", "fanpulse.reports",
-         "fanpulse.storage.models", "plotly", "requests", "jinja2", "apscheduler.schedulers")
+         "fanpulse.storage.models", "sqlalchemy.orm", "plotly", "requests", "jinja2",
+         "apscheduler.schedulers")
 
 PROBE = """
 import json, sys
