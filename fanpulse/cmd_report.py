@@ -100,6 +100,9 @@ def report_command(ctx: click.Context, out_dir: str | None, unit_code: str | Non
                                "--unit and --out")
     try:
         period = Period.parse(*chosen[0]) if chosen else None
+    except PeriodError as exc:  # the option the user typed is named in the message
+        raise click.BadParameter(str(exc), param_hint=f"--{chosen[0][0]}") from None
+    try:
         base = default_folder(app.settings.report_dir, unit_code, lang)
         if all_periods:
             written = refresh_reports(app.engine(), base, lang=lang)

@@ -108,3 +108,13 @@ def test_demo_runs_on_the_default_store(tmp_path: Path) -> None:
     status = run("--database-url", "sqlite:///fanpulse-demo.db", "status")
     assert "no Page failed" in status.output
     assert status.output.count(" ok ") >= 3
+
+
+def test_a_bad_period_names_the_option_that_holds_it() -> None:
+    run("units", "import", str(PACKAGED_UNITS))
+    for option, value, words in (("--month", "2026-13", "is not a month"),
+                                 ("--quarter", "Q9/2026", "is not a quarter"),
+                                 ("--year", "20x6", "is not a year")):
+        result = CliRunner().invoke(cli, ["report", option, value])
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for {option}: '{value}' {words}" in result.output
