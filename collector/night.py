@@ -1,25 +1,52 @@
 """The work of one run: send the planned batches, follow up per Page, hand each Page to saving.
 
-Graph calls run in a thread pool; saving happens in the caller's thread, one transaction per
-Page (``collector/persist.py``). Which failures stop the night and which fail one Page is
-decided here, from the error class (``collector/errors.py``):
+Which failures stop the night and which fail one Page is decided here, from the error class
+(``collector/errors.py``):
 
 * the configured token refused (on ``/me``, ``/me/accounts``, a batch's top-level token, or an
   operation that runs with it): the calls stop, since every further call would fail alike;
-* an app-wide throttle (4, 17): the calls stop;
+  the Pages not yet collected are saved as failed with that reason;
+* an app-wide throttle (4, 17): the calls stop, likewise;
 * everything else belongs to one Page: a Page token refused, 190/2069032, code 10, not found,
   a Page's quota. "Posts not readable" and "insights refused" are *gaps*: the Page still
   counts as collected, with what was missing recorded (docs/schema.md, ``page_errors``).
+
+**The pipeline.** Pages flow through the night without a barrier between fetching and saving:
+
+* ``concurrency`` fetch threads keep that many batches in flight. Each takes a batch of up to
+  50 ready items (each with its Page's own token, docs/graph-api.md on batch requests),
+  sends it and files the answers. A Page's requests go out one at a time, its next only once
+  the answer to the one before is in, so a Page whose budget the usage headers say is spent
+  is left for the next run instead of being refused. New Pages are let in only while the
+  ready items fall short of a batch and fewer than ``window`` Pages are open (let in but not
+  yet saved): the memory a night holds is bounded by that window, whatever the number of
+  Pages. A thread whose batch completed Pages finishes them (follow-up pages of listings,
+  single retries: ``_finish_page``) and puts them on a bounded queue (``QUEUE_PAGES``); when
+  the queue is full it waits, and so fetching waits for saving rather than piling up Pages.
+* the *caller's* thread is the one writer: it takes what is finished, up to ``SAVE_GROUP``
+  Pages at a time, and saves them with ``persist.save_outcomes`` (each Page whole).
+
+Why the writer is the caller's thread rather than a thread of its own: a Ctrl-C (and a
+``KeyboardInterrupt`` raised inside saving) arrives in the main thread, where it must stop the
+night and reach ``collect_once`` unchanged (run ``interrupted``, exit 130); an exception of the
+database reaches the caller as itself, with no hand-over between threads; and the store is
+only ever written from the thread that started the run. When the writer stops for any reason
+it tells the fetch threads to stop, waits for them (a request in flight is let finish), and
+the exception goes on. An unexpected error in a fetch thread stops the others and is raised
+in the caller's thread, as the same exception. Since a Page is saved whole or not at all, a
+killed or interrupted night leaves whole Pages only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -65,13 +92,39 @@ from fanpulse.storage.runs import finish_run
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
-PAGES_PER_SLICE = 200
+BATCH_SIZE = 50  # items per Graph batch request, Meta's limit (docs/graph-api.md)
+PROBE_PAGES = 200  # the metric lists are checked on the first of these Pages with a token
+SAVE_GROUP = 50  # Pages per call of save_outcomes, at most
+QUEUE_PAGES = 100  # finished Pages waiting for the writer, at most
+PROGRESS_EVERY = 200  # Pages saved between two progress reports
 PAGE_USAGE_STOP = 95.0  # % of a Page's budget (usage headers) at which we leave it for later
 APP_USAGE_SLOW = 90.0  # % of the app's budget at which we pause between batches
 RETRY_BUDGET = 100  # retries per run, plus one per Page
-# Told after each slice of Pages: (Pages done, Pages in all, Graph calls so far).
+# Told every PROGRESS_EVERY Pages saved and at the end: (Pages done, Pages in all,
+# Graph calls so far).
 Progress = Callable[[int, int, int], None]
+
+
+def window(concurrency: int) -> int:
+    """How many Pages may be open (let in, not yet saved) at once: enough for ``concurrency``
+    full batches in flight and as many ready behind them, plus the queue and a group being
+    saved."""
+    return concurrency * BATCH_SIZE * 2 + QUEUE_PAGES + SAVE_GROUP
+
+
+@dataclass
+class PipelineStats:
+    """What the pipeline did, for tests and benchmarks (not stored)."""
+
+    batches: int = 0  # batch requests sent
+    in_flight: int = 0  # batches being sent right now
+    max_in_flight: int = 0
+    groups: int = 0  # calls of save_outcomes
+    groups_while_fetching: int = 0  # ... begun while a batch was in flight
+    handed: int = 0  # Pages put on the queue for the writer
+    saved: int = 0  # Pages the writer saved
+    max_unsaved: int = 0  # most Pages finished and not yet saved at once
+    max_open: int = 0  # most Pages let in and not yet saved at once
 
 
 class Night:
@@ -102,6 +155,7 @@ class Night:
         self.failures: list[tuple[str, str]] = []
         self.levels: dict[str, int] = dict.fromkeys(LEVELS, 0)
         self.escaped = 0  # values with characters no database stores, kept escaped
+        self.stats = PipelineStats()
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -123,34 +177,23 @@ class Night:
         # One retry budget for the run: a bad night ends with its failures recorded.
         self.client.retry_budget = RETRY_BUDGET + len(targets)
         self.notes.extend(self.info.warnings)
-        pages_ok = pages_failed = 0
-        probed = False
-        # Pages go through in slices so memory stays flat however many Pages there are.
-        for start in range(0, len(targets), PAGES_PER_SLICE):
-            outcomes = [self._outcome(t) for t in targets[start:start + PAGES_PER_SLICE]]
-            if not probed:
-                self._probe_metrics(outcomes)
-                probed = True
-            plans = {o.target.page_id: self._plan(o) for o in outcomes}
-            answers = self._run_batches(plans)
-            with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-                jobs = [(o, plans[o.target.page_id], answers) for o in outcomes]
-                for outcome in pool.map(lambda job: self._finish_page(*job), jobs):
-                    self.escaped += save_outcomes(self.engine, [outcome], self.run_id,
-                                                  self.now, self.day, self.settings.tz,
-                                                  self.client.redact)
-                    if outcome.access is not None:
-                        self.levels[outcome.access.level] += 1
-                    if outcome.failed:
-                        pages_failed += 1
-                        self.failures.extend((outcome.target.ref, p.message)
-                                             for p in outcome.problems if p.severity == FAILED)
-                    else:
-                        pages_ok += 1
-            if self.progress is not None:
-                self.progress(pages_ok + pages_failed, len(targets),
-                              self.client.calls - self._calls_at_start)
-        return self._finish(len(targets), pages_ok, pages_failed)
+        # The metric lists are checked once, on the first Pages, before any Page is planned.
+        first = [self._outcome(t) for t in targets[:PROBE_PAGES]]
+        self._probe_metrics(first)
+        pipeline = _Pipeline(self, targets, first)
+        del first
+        ok, failed = pipeline.run()
+        return self._finish(len(targets), ok, failed)
+
+    def _count(self, outcome: Outcome) -> bool:
+        """Tally a saved Page; True when it counts as collected."""
+        if outcome.access is not None:
+            self.levels[outcome.access.level] += 1
+        if outcome.failed:
+            self.failures.extend((outcome.target.ref, p.message)
+                                 for p in outcome.problems if p.severity == FAILED)
+            return False
+        return True
 
     def _outcome(self, target: Target) -> Outcome:
         """A Page's starting point: its audience and Page token from /me/accounts, if listed."""
@@ -267,51 +310,24 @@ class Night:
             return None
         return Deferred(usage.percent, usage.regain_minutes, what)
 
-    def _run_batches(self, plans: dict[int, list[tuple[str, BatchItem]]]) -> dict[int, Any]:
-        """Send every planned request in batches of 50; returns id(item) -> body or error.
-
-        A Page's requests go out in waves (its first request in the first wave, its second in
-        the next...), so the usage headers of one answer are read before the Page's next
-        request is sent: a Page whose budget is spent is left for the next run, not refused."""
-        answers: dict[int, Any] = {}
-        waves = max((len(plan) for plan in plans.values()), default=0)
-        for wave in range(waves):
-            items: list[BatchItem] = []
-            for plan in plans.values():
-                if wave < len(plan):
-                    kind, item = plan[wave]
-                    deferred = self._deferred(item, f"{kind} and what follows")
-                    if deferred is not None:
-                        answers[id(item)] = deferred
-                    else:
-                        items.append(item)
-            answers.update(self._send_batches(items))
-        return answers
-
-    def _send_batches(self, items: list[BatchItem]) -> dict[int, Any]:
-        groups = [items[i:i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
-        answers: dict[int, Any] = {}
-
-        def send(group: list[BatchItem]) -> list[tuple[BatchItem, Any]]:
-            if self.stop_reason:
-                return []
-            self._slow_down_for_app_usage()
-            try:
-                return list(zip(group, self.client.batch(group), strict=True))
-            except GraphError as exc:  # the whole batch failed even after retries
-                if isinstance(exc, TokenError) or (isinstance(exc, ThrottledError)
-                                                   and exc.app_wide):
-                    self._stop(Problem.from_error(exc))
-                return [(item, exc) for item in group]
-
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            for pairs in pool.map(send, groups):
-                for item, answer in pairs:
-                    answers[id(item)] = answer
-                    if (isinstance(answer, TokenError) and self._main_token(item)) or (
-                            isinstance(answer, ThrottledError) and answer.app_wide):
-                        self._stop(Problem.from_error(answer))
-        return answers
+    def _send(self, group: list[BatchItem]) -> list[tuple[BatchItem, Any]]:
+        """Send one batch (up to 50 items, each with its Page's token); each item with its
+        body or error. Nothing is sent once the night has stopped calling."""
+        if self.stop_reason:
+            return []
+        self._slow_down_for_app_usage()
+        try:
+            pairs = list(zip(group, self.client.batch(group), strict=True))
+        except GraphError as exc:  # the whole batch failed even after retries
+            if isinstance(exc, TokenError) or (isinstance(exc, ThrottledError)
+                                               and exc.app_wide):
+                self._stop(Problem.from_error(exc))
+            return [(item, exc) for item in group]
+        for item, answer in pairs:
+            if (isinstance(answer, TokenError) and self._main_token(item)) or (
+                    isinstance(answer, ThrottledError) and answer.app_wide):
+                self._stop(Problem.from_error(answer))
+        return pairs
 
     def _slow_down_for_app_usage(self) -> None:
         """As the app's usage nears Meta's limit, pause before the next batch (bounded)."""
@@ -523,3 +539,234 @@ class Night:
                          self.client.served_version, text, self.failures,
                          {k: v for k, v in self.levels.items() if v}, self.info,
                          self.stop_reason is not None or (failed == total and total > 0))
+
+
+@dataclass(eq=False)
+class _Open:
+    """A Page let into the pipeline: what it yielded so far, its plan, the answers to the
+    requests sent, and the step of the plan it is at."""
+
+    outcome: Outcome
+    plan: list[tuple[str, BatchItem]]
+    answers: dict[int, Any] = field(default_factory=dict)
+    step: int = 0
+
+
+_DONE = object()  # put on the queue by the last fetch thread to end
+
+
+class _Pipeline:
+    """One night's Pages from planning to saving; see the module docstring."""
+
+    def __init__(self, night: Night, targets: list[Target], first: list[Outcome]) -> None:
+        self.night = night
+        self.targets = targets
+        self.first = first  # the probed Pages' outcomes, used as they are let in
+        self.total = len(targets)
+        self.window = window(night.settings.concurrency)
+        self.lock = threading.Condition()
+        self.follow: deque[tuple[_Open, BatchItem]] = deque()  # later requests of open Pages
+        self.fresh: deque[tuple[_Open, BatchItem]] = deque()  # first requests of new Pages
+        self.next_target = 0
+        self.open = 0
+        self.finished: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
+        self.abort = threading.Event()  # the fetch threads are to stop
+        self.writer_gone = threading.Event()  # the writer takes nothing more
+        self.error: BaseException | None = None
+        self.threads_left = 0
+
+    # -- the writer (the caller's thread) --------------------------------------------------------
+
+    def run(self) -> tuple[int, int]:
+        """Fetch and save every Page; returns (Pages collected, Pages failed)."""
+        night, stats = self.night, self.night.stats
+        ok = failed = reported = 0
+        if self.total == 0:
+            return 0, 0
+        threads = [threading.Thread(target=self._fetch, name=f"fanpulse-fetch-{i}",
+                                    daemon=True)
+                   for i in range(night.settings.concurrency)]
+        self.threads_left = len(threads)
+        for thread in threads:
+            thread.start()
+        try:
+            ended = False
+            while not ended:
+                group: list[Outcome] = []
+                item = self.finished.get()
+                while item is not _DONE:
+                    group.append(item)
+                    if len(group) >= SAVE_GROUP:
+                        break
+                    try:
+                        item = self.finished.get_nowait()
+                    except queue.Empty:
+                        break
+                ended = item is _DONE
+                if self.error is not None:
+                    raise self.error
+                if not group:
+                    continue
+                with self.lock:
+                    stats.groups += 1
+                    stats.groups_while_fetching += stats.in_flight > 0
+                night.escaped += save_outcomes(night.engine, group, night.run_id, night.now,
+                                               night.day, night.settings.tz,
+                                               night.client.redact)
+                for outcome in group:
+                    if night._count(outcome):
+                        ok += 1
+                    else:
+                        failed += 1
+                with self.lock:
+                    self.open -= len(group)
+                    stats.saved += len(group)
+                    self.lock.notify_all()
+                del group
+                if night.progress is not None and (
+                        ok + failed - reported >= PROGRESS_EVERY or ok + failed == self.total):
+                    reported = ok + failed
+                    night.progress(reported, self.total, night.client.calls
+                                   - night._calls_at_start)
+            if self.error is not None:
+                raise self.error
+        finally:
+            self.writer_gone.set()
+            self.abort.set()
+            with self.lock:
+                self.lock.notify_all()
+            for thread in threads:
+                thread.join()
+        return ok, failed
+
+    # -- the fetch threads ---------------------------------------------------------------------
+
+    def _fetch(self) -> None:
+        try:
+            while not self.abort.is_set():
+                work = self._next_batch()
+                if work is None:
+                    return
+                batch, done = work
+                if batch:
+                    try:
+                        pairs = self.night._send([item for _page, item in batch])
+                    except BaseException:
+                        with self.lock:
+                            self.night.stats.in_flight -= 1
+                        raise
+                    done += self._file(batch, pairs)
+                for page in done:
+                    outcome = self.night._finish_page(page.outcome, page.plan, page.answers)
+                    page.answers.clear()
+                    self._hand_over(outcome)
+        except BaseException as exc:  # raised again in the writer's thread
+            with self.lock:
+                if self.error is None:
+                    self.error = exc
+            self.abort.set()
+        finally:
+            with self.lock:
+                self.threads_left -= 1
+                last = self.threads_left == 0
+                self.lock.notify_all()
+            if last:
+                self._put(_DONE)
+
+    def _next_batch(self) -> tuple[list[tuple[_Open, BatchItem]], list[_Open]] | None:
+        """Up to BATCH_SIZE ready items, and the Pages that need no request (any more);
+        None when nothing is left to send."""
+        stats = self.night.stats
+        with self.lock:
+            while not self.abort.is_set():
+                done: list[_Open] = []
+                while (len(self.follow) + len(self.fresh) < BATCH_SIZE
+                       and self.next_target < self.total and self.open < self.window):
+                    page = self._let_in()
+                    item = self._next_item(page)
+                    if item is None:
+                        done.append(page)
+                    else:
+                        self.fresh.append((page, item))
+                batch: list[tuple[_Open, BatchItem]] = []
+                for ready in (self.follow, self.fresh):
+                    while ready and len(batch) < BATCH_SIZE:
+                        batch.append(ready.popleft())
+                if batch:
+                    stats.batches += 1
+                    stats.in_flight += 1
+                    stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+                if batch or done:
+                    return batch, done
+                if self.next_target >= self.total and stats.in_flight == 0:
+                    return None  # every Page let in and nothing left to send
+                self.lock.wait()
+        return None
+
+    def _let_in(self) -> _Open:
+        """The next Page, planned (called with the lock held)."""
+        index = self.next_target
+        self.next_target += 1
+        if index < len(self.first):
+            outcome = self.first[index]
+            if index == len(self.first) - 1:
+                self.first = []
+        else:
+            outcome = self.night._outcome(self.targets[index])
+        self.open += 1
+        self.night.stats.max_open = max(self.night.stats.max_open, self.open)
+        return _Open(outcome, self.night._plan(outcome))
+
+    def _next_item(self, page: _Open) -> BatchItem | None:
+        """The Page's next request to send, or None when it has none left (called with the
+        lock held). A request whose Page's budget is spent is answered "deferred" here; once
+        the night has stopped calling, nothing more is sent."""
+        night = self.night
+        while page.step < len(page.plan):
+            kind, item = page.plan[page.step]
+            deferred = night._deferred(item, f"{kind} and what follows")
+            if deferred is not None:
+                page.answers[id(item)] = deferred
+            elif night.stop_reason is None:
+                return item
+            page.step += 1
+        return None
+
+    def _file(self, batch: list[tuple[_Open, BatchItem]],
+              pairs: list[tuple[BatchItem, Any]]) -> list[_Open]:
+        """File a batch's answers; queue each Page's next request. Returns the Pages with
+        nothing left to send."""
+        answered = {id(item): answer for item, answer in pairs}
+        done: list[_Open] = []
+        with self.lock:
+            self.night.stats.in_flight -= 1  # with its follow-ups queued in the same breath
+            for page, item in batch:
+                if id(item) in answered:
+                    page.answers[id(item)] = answered[id(item)]
+                page.step += 1
+                following = self._next_item(page)
+                if following is None:
+                    done.append(page)
+                else:
+                    self.follow.append((page, following))
+            self.lock.notify_all()
+        return done
+
+    def _hand_over(self, outcome: Outcome) -> None:
+        self._put(outcome)
+        stats = self.night.stats
+        with self.lock:
+            stats.handed += 1
+            stats.max_unsaved = max(stats.max_unsaved, stats.handed - stats.saved)
+
+    def _put(self, item: Any) -> None:
+        """Put on the writer's queue, waiting while it is full. Once the night is stopping a
+        finished Page is dropped (it is not saved: the night ends with an error); the end
+        mark is dropped only when the writer has gone."""
+        while True:
+            try:
+                self.finished.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self.writer_gone.is_set() or (self.abort.is_set() and item is not _DONE):
+                    return
