@@ -8,10 +8,16 @@ texts use the ``,`` format specifier, which Plotly renders with those separators
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from dataclasses import dataclass
 
-from fanpulse.config.matching import type_prefix
+from fanpulse.config.matching import type_prefix as _type_prefix
+
+# A unit name's type words, its collation key and its sort key are pure functions of the name,
+# asked for thousands of times per build (every table, sheet and ranking sorts or labels the
+# same 491 names): each is worked out once per name and process.
+type_prefix = functools.lru_cache(maxsize=4096)(_type_prefix)
 
 LANGS = ("vi", "en")
 
@@ -442,6 +448,7 @@ _VARIANT = {("a", 1): "1", ("a", 2): "2", ("e", 2): "1", ("o", 2): "1", ("o", 3)
 _TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
 
 
+@functools.lru_cache(maxsize=8192)
 def collation_key(text: str) -> str:
     """An ASCII key that orders Vietnamese text by plain comparison (Python or JavaScript):
     letters first (a < ă < â < b < … < d < đ < e < ê …), tone marks second, the text last.
@@ -476,6 +483,7 @@ def proper_name(name: str) -> str:
     return found[1] if found else name
 
 
+@functools.lru_cache(maxsize=4096)
 def sort_key(name: str) -> tuple[str, str]:
     """Order unit names the Vietnamese way by their proper name ("Huyện Anh Sơn" before
     "Thị xã Cửa Lò" before "Huyện Đô Lương"): Đ right after D, tones second, then the type."""
