@@ -14,10 +14,12 @@ the files. XlsxWriter's theme is reused as it is.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
+import struct
+import sys
 import zipfile
+import zlib
 
 from xlsxwriter.theme import THEME_XML_2007  # type: ignore[import-untyped]
 
@@ -181,6 +183,55 @@ class Sheet:
         return "".join(parts)
 
 
+# The zip, as Python's zipfile writes it for XlsxWriter (deflated entries, sizes in the local
+# headers, no data descriptors, no comment), with the deflated form of the parts that every
+# workbook repeats (theme, styles, relationships...) kept instead of compressed again.
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_SYSTEM = 0 if sys.platform == "win32" else 3  # zipfile's "made by" system
+_VERSION = 20  # zipfile's version for deflated entries
+_ATTRIBUTES = 0o600 << 16  # zipfile's default permissions for an entry written from bytes
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, 00:00:00
+_DEFLATED: dict[bytes, tuple[int, bytes]] = {}
+_REPEATED = ("[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels",
+             "xl/styles.xml", "xl/theme/theme1.xml")
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return zlib.crc32(data), compressor.compress(data) + compressor.flush()
+
+
+def _zip(entries: list[tuple[str, bytes]]) -> bytearray:
+    out = bytearray()
+    central = bytearray()
+    for name, data in entries:
+        if name in _REPEATED:
+            found = _DEFLATED.get(data)
+            if found is None:
+                if len(_DEFLATED) > 256:
+                    _DEFLATED.clear()
+                found = _DEFLATED[data] = _deflate(data)
+            crc, packed = found
+        else:
+            crc, packed = _deflate(data)
+        encoded = name.encode("ascii")
+        offset = len(out)
+        out += _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, zipfile.ZIP_DEFLATED, 0, _DOS_DATE,
+                           crc, len(packed), len(data), len(encoded), 0)
+        out += encoded
+        out += packed
+        central += _CENTRAL.pack(b"PK\x01\x02", _VERSION, _SYSTEM, _VERSION, 0, 0,
+                                 zipfile.ZIP_DEFLATED, 0, _DOS_DATE, crc, len(packed), len(data),
+                                 len(encoded), 0, 0, 0, 0, _ATTRIBUTES, offset)
+        central += encoded
+    start = len(out)
+    out += central
+    out += _END.pack(b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), start, 0)
+    return out
+
+
 def _col(first: int, last: int, pixels: int) -> str:
     width = (pixels * 256 // 7) / 256.0  # pixels to Excel's unit, the width of a digit
     custom = "" if pixels == _DEFAULT_COL_PIXELS else ' customWidth="1"'
@@ -241,13 +292,7 @@ class Workbook:
     def save(self) -> bytearray:
         """The workbook as the bytes of its zip (every entry dated 1980-01-01, as XlsxWriter's
         in-memory mode dates them)."""
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, xml in self.parts():
-                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, xml.encode("utf-8"))
-        return bytearray(out.getbuffer())
+        return _zip([(name, xml.encode("utf-8")) for name, xml in self.parts()])
 
     def _content_types(self, with_strings: bool) -> str:
         worksheet = f"{_OFFICE}.spreadsheetml.worksheet+xml"
