@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fanpulse.storage.models import InsightsBacklog
@@ -70,3 +73,60 @@ def update_backlog(session: Session, page_id: int, succeeded: Sequence[Window],
             row.attempts += 1
             row.last_tried_at = now
             row.last_error = error
+
+
+# One page's windows for :func:`update_backlogs`: (page_id, succeeded, failed).
+PageWindows = tuple[int, Sequence[Window], Sequence[tuple[dt.date, dt.date, str]]]
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statements(dialect: str) -> dict[str, Any]:
+    """The backlog's group statements for one dialect, built once."""
+    table: Table = InsightsBacklog.__table__  # type: ignore[assignment]
+    if (dialect, "covered") not in _STATEMENTS:
+        day = table.c.since.type
+        _STATEMENTS[dialect, "covered"] = delete(table).where(
+            table.c.page_id == bindparam("page_id_"),
+            table.c.since >= bindparam("from_", type_=day),
+            table.c.until <= bindparam("to_", type_=day))
+        _STATEMENTS[dialect, "old"] = delete(table).where(
+            table.c.page_id == bindparam("page_id_"),
+            table.c.until <= bindparam("oldest_", type_=day))
+        if dialect == "postgresql":
+            insert: Any = postgresql.insert(table)
+        elif dialect == "sqlite":
+            insert = sqlite.insert(table)
+        else:  # pragma: no cover - only the two supported stores
+            raise NotImplementedError(f"backlog on {dialect}")
+        _STATEMENTS[dialect, "failed"] = insert.on_conflict_do_update(
+            index_elements=["page_id", "since", "until"],
+            set_={"attempts": table.c.attempts + 1,
+                  "last_tried_at": insert.excluded.last_tried_at,
+                  "last_error": insert.excluded.last_error})
+    return {name: _STATEMENTS[dialect, name] for name in ("covered", "old", "failed")}
+
+
+def update_backlogs(conn: Connection, pages: Sequence[PageWindows], now: dt.datetime,
+                    oldest: dt.date) -> None:
+    """:func:`update_backlog` for many Pages in the caller's transaction, with three
+    statements (each run as executemany) whatever the number of Pages."""
+    if not pages:
+        return
+    statements = _statements(conn.dialect.name)
+    covered = [{"page_id_": page_id, "from_": a, "to_": b}
+               for page_id, succeeded, _failed in pages if succeeded
+               for a, b in _merge(succeeded)]
+    if covered:
+        conn.execute(statements["covered"], covered)
+    conn.execute(statements["old"], [{"page_id_": page_id, "oldest_": oldest}
+                                     for page_id, _ok, _failed in pages])
+    # One upsert per failed window, in order (executemany): a window failing twice in one
+    # night counts two attempts, as it would written one by one.
+    failed = [{"page_id": page_id, "since": since, "until": until, "attempts": 1,
+               "first_failed_at": now, "last_tried_at": now,
+               "last_error": storable_text(raw_error)[0]}
+              for page_id, _ok, windows in pages for since, until, raw_error in windows
+              if until > oldest]
+    if failed:
+        conn.execute(statements["failed"], failed)

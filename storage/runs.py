@@ -7,10 +7,12 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, desc, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, desc, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from fanpulse.storage.db import transaction
@@ -182,6 +184,26 @@ def record_page_error(engine: Engine, run_id: int, page_id: int | None, kind: st
         session.add(PageError(run_id=run_id, page_id=page_id, occurred_at=now, kind=kind,
                               code=code, subcode=subcode, message=message,
                               retry_after_minutes=retry_after, severity=severity))
+
+
+def page_error_row(run_id: int, page_id: int | None, kind: str, message: str,
+                   now: dt.datetime, code: int | None = None, subcode: int | None = None,
+                   retry_after: int | None = None, severity: str = "failed") -> dict[str, Any]:
+    """A ``page_errors`` row as :func:`record_page_error` writes it, for
+    :func:`record_page_errors`."""
+    return {"run_id": run_id, "page_id": page_id, "occurred_at": now, "kind": kind,
+            "code": code, "subcode": subcode, "message": storable_text(message)[0],
+            "retry_after_minutes": retry_after, "severity": severity}
+
+
+_INSERT_ERRORS = insert(PageError.__table__)  # type: ignore[arg-type]
+
+
+def record_page_errors(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Many Pages' problems (rows from :func:`page_error_row`) in the caller's transaction:
+    one executemany."""
+    if rows:
+        conn.execute(_INSERT_ERRORS, list(rows))
 
 
 def finish_run(engine: Engine, run_id: int, now: dt.datetime, *, status: str, pages_total: int,

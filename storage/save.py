@@ -17,8 +17,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Boolean, Integer, Table, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fanpulse.storage.models import (
@@ -115,21 +116,32 @@ def storable_count(value: Any) -> int | None:
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
-def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
+def upsert(session: Session | Connection, table: Table, rows: Sequence[dict[str, Any]],
            keys: Sequence[str], update_columns: Sequence[str] | None = None) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    statement = _cached_upsert(_dialect(session), table, keys, rows[0], update_columns)
+    # One statement shape for any number of rows, run as executemany: compiled once, cached.
+    session.execute(statement, list(rows))
+
+
+def _dialect(session: Session | Connection) -> str:
+    if isinstance(session, Connection):
+        return session.dialect.name
+    return session.get_bind().dialect.name
+
+
+def _cached_upsert(dialect: str, table: Table, keys: Sequence[str], first: Mapping[str, Any],
+                   update_columns: Sequence[str] | None) -> Any:
     columns = tuple(update_columns if update_columns is not None else [
-        c for c in rows[0] if c not in keys and c != "id"])
+        c for c in first if c not in keys and c != "id"])
     cache_key = (dialect, table.name, tuple(keys), columns)
     statement = _STATEMENTS.get(cache_key)
     if statement is None:
         statement = _upsert_statement(dialect, table, keys, columns)
         _STATEMENTS[cache_key] = statement
-    # One statement shape for any number of rows, run as executemany: compiled once, cached.
-    session.execute(statement, list(rows))
+    return statement
 
 
 def _upsert_statement(dialect: str, table: Table, keys: Sequence[str],
@@ -229,3 +241,141 @@ def mark_posts_deleted(session: Session, page_id: int, seen: set[str], since: dt
     for post in gone:
         post.deleted_at = now
     return len(gone)
+
+
+# --- writes for a group of Pages in one transaction (collector/persist.py) -------------------
+#
+# Core statements on a Connection, built once per dialect: each table gets one executemany (or
+# one multi-row INSERT .. RETURNING for posts) for the whole group instead of a few statements
+# per Page. Rows are given in the order the per-Page functions above would write them, and rows
+# sharing a natural key are folded the way those writes would leave them (the last one wins an
+# upsert, the first one wins an insert that never overwrites), so the store ends the same.
+
+
+def last_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per natural key: the last given, where it first appeared (what a series of
+    upserts leaves). A multi-row upsert on PostgreSQL refuses a key given twice."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        found[tuple(_hashable(row[k]) for k in keys)] = row
+    return list(found.values())
+
+
+def first_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per natural key: the first given (what a series of DO NOTHING inserts keeps)."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(tuple(_hashable(row[k]) for k in keys), row)
+    return list(found.values())
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, dict | list) else value
+
+
+def upsert_group(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                 keys: Sequence[str], update_columns: Sequence[str] | None = None) -> None:
+    """:func:`upsert` for the rows of many Pages: one executemany of one cached statement.
+    Rows sharing a key are folded first (last wins; first wins when nothing is updated)."""
+    if not rows:
+        return
+    folded = (first_per_key(rows, keys) if update_columns is not None and not update_columns
+              else last_per_key(rows, keys))
+    upsert(conn, table, folded, keys, update_columns)
+
+
+_POST_UPDATES = ("message", "permalink_url", "status_type", "created_time", "last_seen_at",
+                 "deleted_at", "page_id")
+
+
+def save_posts_group(conn: Connection, rows: Sequence[dict[str, Any]],
+                     now: dt.datetime) -> dict[str, int]:
+    """Upsert the posts of many Pages (rows from ``collector.posts.post_row`` with their
+    ``page_id``), returning graph_id -> posts.id, from the INSERT itself (RETURNING)."""
+    if not rows:
+        return {}
+    full = last_per_key([{**r, "first_seen_at": now, "last_seen_at": now, "deleted_at": None}
+                         for r in rows], ["graph_id"])
+    dialect = conn.dialect.name
+    key = (dialect, "posts", ("graph_id",), ("returning",))
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        table: Table = Post.__table__  # type: ignore[assignment]
+        statement = _upsert_statement(dialect, table, ["graph_id"], _POST_UPDATES).returning(
+            table.c.graph_id, table.c.id)
+        _STATEMENTS[key] = statement
+    # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs (insertmanyvalues).
+    return {graph_id: post_id for graph_id, post_id in conn.execute(statement, full)}
+
+
+_IDS_PER_STATEMENT = 10_000  # well under SQLite's limit on bound values (32766)
+
+
+def mark_posts_deleted_group(conn: Connection, listings: Sequence[tuple[int, set[str],
+                             dt.datetime]], until: dt.datetime, now: dt.datetime) -> int:
+    """:func:`mark_posts_deleted` for many Pages: (page_id, the stored ids its listing gave,
+    since) each. One SELECT of the candidates, one UPDATE of those gone."""
+    if not listings:
+        return 0
+    posts: Table = Post.__table__  # type: ignore[assignment]
+    key = (conn.dialect.name, "posts", ("deleted",), ("select",))
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = select(posts.c.id, posts.c.page_id, posts.c.graph_id,
+                       posts.c.created_time).where(
+            posts.c.page_id.in_(bindparam("page_ids", expanding=True)),
+            posts.c.deleted_at.is_(None),
+            posts.c.created_time >= bindparam("since", type_=posts.c.created_time.type),
+            posts.c.created_time < bindparam("until", type_=posts.c.created_time.type))
+        _STATEMENTS[key] = found
+    by_page = {page_id: (seen, since) for page_id, seen, since in listings}
+    gone = [post_id for post_id, page_id, graph_id, created in conn.execute(found, {
+        "page_ids": list(by_page), "since": min(since for _p, _s, since in listings),
+        "until": until})
+        if graph_id not in by_page[page_id][0] and created >= by_page[page_id][1]]
+    if not gone:
+        return 0
+    key = (conn.dialect.name, "posts", ("deleted",), ("update",))
+    mark = _STATEMENTS.get(key)
+    if mark is None:
+        mark = update(posts).where(posts.c.id.in_(bindparam("ids", expanding=True))).values(
+            deleted_at=bindparam("now", type_=posts.c.deleted_at.type))
+        _STATEMENTS[key] = mark
+    for start in range(0, len(gone), _IDS_PER_STATEMENT):
+        conn.execute(mark, {"ids": gone[start:start + _IDS_PER_STATEMENT], "now": now})
+    return len(gone)
+
+# The ``pages`` columns one night may set (the node's texts, the incremental state, access).
+PAGE_COLUMNS = ("graph_id", "name", "username", "link", "is_published", "insights_state",
+                "insights_checked_at", "has_insights", "insights_until", "posts_readable",
+                "posts_checked_at", "tasks", "access", "access_reason", "access_action",
+                "access_checked_at", "last_success_at")
+
+
+def update_pages_group(conn: Connection, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Set some of :data:`PAGE_COLUMNS` on many Pages, (page_id, {column: value}) each, with
+    one statement run as executemany: each column is given with a flag saying whether this
+    Page sets it (a value of None is a value too); a column not set keeps what it has."""
+    rows = []
+    for page_id, values in changes:
+        if not values:
+            continue
+        row: dict[str, Any] = {"page_id_": page_id}
+        for column in PAGE_COLUMNS:
+            row[f"set_{column}"] = column in values
+            row[f"new_{column}"] = values.get(column)
+        rows.append(row)
+    if not rows:
+        return
+    key = (conn.dialect.name, "pages", ("id",), PAGE_COLUMNS)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        pages: Table = Page.__table__  # type: ignore[assignment]
+        statement = update(pages).where(
+            pages.c.id == bindparam("page_id_", type_=Integer)).values({
+                column: case((bindparam(f"set_{column}", type_=Boolean),
+                              bindparam(f"new_{column}", type_=pages.c[column].type)),
+                             else_=pages.c[column])
+                for column in PAGE_COLUMNS})
+        _STATEMENTS[key] = statement
+    conn.execute(statement, rows)

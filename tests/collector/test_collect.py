@@ -263,22 +263,29 @@ def tonight(engine: Engine) -> int:
 
 def test_killed_run_leaves_a_consistent_store_and_the_next_run_completes(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanpulse.collector import persist as night_module
+    from fanpulse.collector import persist
 
-    original = night_module.save_outcome
-    saved: list[int] = []
+    original = persist.save_group
+    saved: list[Any] = []
 
-    def dying_save(engine: Engine, outcome: Any, *args: Any) -> None:
-        if len(saved) == 10:
+    def dying_save(engine: Engine, outcomes: Any, *args: Any, **kwargs: Any) -> int:
+        # The kill comes once 10 Pages are committed, wherever the night's groups end: the
+        # group it falls in is cut there (its first Pages in, the others never written).
+        room = 10 - len(saved)
+        if room <= 0:
             raise KeyboardInterrupt  # what a kill looks like from inside
-        original(engine, outcome, *args)
-        saved.append(outcome.target.page_id)
+        escaped = original(engine, outcomes[:room], *args, **kwargs)
+        saved.extend(outcomes[:room])
+        if room < len(outcomes):
+            raise KeyboardInterrupt
+        return escaped
 
-    monkeypatch.setattr(night_module, "save_outcome", dying_save)
+    monkeypatch.setattr(persist, "save_group", dying_save)
     with pytest.raises(KeyboardInterrupt):
         harness.collect()
-    monkeypatch.setattr(night_module, "save_outcome", original)
-    assert tonight(harness.engine) == 10  # whole Pages only
+    monkeypatch.setattr(persist, "save_group", original)
+    assert len(saved) == 10  # whole Pages only: those committed, each with its snapshot
+    assert tonight(harness.engine) == sum(o.node is not None for o in saved)
     result = harness.collect()
     assert result.status == "ok"
     assert tonight(harness.engine) == len(pages_by_graph_id(harness.engine))

@@ -146,7 +146,7 @@ def test_ctrl_c_is_stopped_by_the_operator_exit_130(lite: Harness,
     def interrupted(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(persist, "save_outcome", interrupted)
+    monkeypatch.setattr(persist, "save_group", interrupted)
     result = cli_collect(lite)
     assert result.exit_code == 130
     assert "Stopped by the operator (Ctrl-C)" in result.output
