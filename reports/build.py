@@ -23,6 +23,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from fanpulse.reports import export, figures, ranking
 from fanpulse.reports.compare import Comparer, summary_paragraph
 from fanpulse.reports.cycle import (
     HOME_FROM_PERIOD,
-    comparer_for,
+    comparer_from,
+    comparison_stores,
     period_links,
     write_period_info,
 )
@@ -144,14 +146,26 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
         raise ReportError(f"the period starts ({date_from}) after it ends ({date_to})")
     # Changes over 90 days need the audience 90 days before the end, plus the carry window.
     audience_from = min(date_from, date_to - dt.timedelta(days=max(CHANGE_WINDOWS)))
-    data = load_store(engine, date_from, date_to,
-                      audience_from=audience_from - dt.timedelta(days=CARRY_DAYS), as_was=as_was)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # A calendar period's two comparison spans are read on a second connection while the
+        # period itself is read: the database works on both at once (SQLite and psycopg leave
+        # Python's lock while they work). One after the other on a store in memory, where a
+        # second connection would be another, empty database.
+        compared = None
+        if period is not None:
+            compared = (pool.submit(comparison_stores, engine, period, today, as_was=as_was)
+                        if _concurrent_reads(engine)
+                        else comparison_stores(engine, period, today, as_was=as_was))
+        data = load_store(engine, date_from, date_to,
+                          audience_from=audience_from - dt.timedelta(days=CARRY_DAYS),
+                          as_was=as_was)
+        views = load_views(engine, date_from, date_to)
+        stores = compared.result() if isinstance(compared, Future) else compared
     if not data.units:
         raise ReportError("the store has no units yet: run `fanpulse units import FILE` first")
     calc = Calculator(data, ongoing=date_to == today)
-    views = load_views(engine, date_from, date_to)
-    if period is not None:
-        comparer = comparer_for(engine, calc, period, today, as_was=as_was)
+    if period is not None and stores is not None:
+        comparer = comparer_from(calc, period, today, stores)
 
     roots = [u for u in data.units.values() if u.parent_id is None]
     if unit_code is not None:
@@ -184,6 +198,13 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
         raise ReportError(str(exc)) from None
     return ReportSummary(out / "index.html", len(scope) + 2, date_from, date_to,
                          round(time.perf_counter() - began, 2))
+
+
+def _concurrent_reads(engine: Engine) -> bool:
+    """Can two connections of ``engine`` read the same store at once? Not an in-memory SQLite
+    database: each connection would be a database of its own."""
+    return not (engine.dialect.name == "sqlite"
+                and (engine.url.database or ":memory:") == ":memory:")
 
 
 @dataclass

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from fanpulse.reports.compare import Comparer, spans
 from fanpulse.reports.metrics import CARRY_DAYS, Calculator
 from fanpulse.reports.periods import MONTH, PERIODS_DIR, QUARTER, YEAR, Period, PeriodError
-from fanpulse.reports.queries import LOCAL_TZ, data_span, load_store
+from fanpulse.reports.queries import LOCAL_TZ, StoreData, data_span, load_store
 
 PERIOD_INFO = "period.json"
 HOME_FROM_PERIOD = "../../index.html"  # from periods/<key>/ to the main report
@@ -44,18 +44,32 @@ def comparer_for(engine: Engine, calc: Calculator, period: Period, today: dt.dat
                  as_was: dt.date | None = None) -> Comparer:
     """The period's own figures (``calc``) with those of the period before and the same
     period a year earlier, each read from the store over the same number of days."""
-    three = spans(period, today)
+    return comparer_from(calc, period, today, comparison_stores(engine, period, today,
+                                                                as_was=as_was))
+
+
+def comparison_stores(engine: Engine, period: Period, today: dt.date, *,
+                      as_was: dt.date | None = None) -> list[StoreData | None]:
+    """The store read for the period before and for the same period a year earlier (None for
+    a span the store holds nothing of): the reads of :func:`comparer_for`, on their own so
+    that a build can make them while it reads the period itself."""
     covered = data_span(engine)
-    calcs: list[Calculator | None] = []
-    for span in three[1:]:
+    stores: list[StoreData | None] = []
+    for span in spans(period, today)[1:]:
         if covered is None or span.date_to < covered[0] or span.date_from > covered[1]:
-            calcs.append(None)  # nothing stored for it: no figures, not zeros
+            stores.append(None)  # nothing stored for it: no figures, not zeros
             continue
-        data = load_store(engine, span.date_from, span.date_to,
-                          audience_from=span.date_from - dt.timedelta(days=CARRY_DAYS + 1),
-                          as_was=as_was)
-        calcs.append(Calculator(data))
-    return Comparer(calc, calcs[0], calcs[1], three)
+        stores.append(load_store(engine, span.date_from, span.date_to,
+                                 audience_from=span.date_from - dt.timedelta(days=CARRY_DAYS + 1),
+                                 as_was=as_was))
+    return stores
+
+
+def comparer_from(calc: Calculator, period: Period, today: dt.date,
+                  stores: list[StoreData | None]) -> Comparer:
+    """:func:`comparer_for` from the stores :func:`comparison_stores` read."""
+    previous, year_before = (Calculator(data) if data is not None else None for data in stores)
+    return Comparer(calc, previous, year_before, spans(period, today))
 
 
 def write_period_info(out: Path, period: Period, date_to: dt.date, today: dt.date,
