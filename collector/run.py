@@ -33,6 +33,7 @@ from fanpulse.config.settings import Settings
 from fanpulse.storage.backlog import pending_windows
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page, Unit
+from fanpulse.storage.rollups import refresh_after_writes
 from fanpulse.storage.runs import (
     Heartbeat,
     close_abandoned_runs,
@@ -107,7 +108,9 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
             night.notes.append(takeover)
         try:
             with Heartbeat(engine, owner, run_id):
-                return night.run(targets)
+                result = night.run(targets)
+            refresh_after_writes(engine)  # the unit_rollup totals (storage/rollups.py)
+            return result
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.
             stopped = isinstance(exc, KeyboardInterrupt)

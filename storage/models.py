@@ -336,3 +336,41 @@ class Lock(Base):
     owner: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UnitDayTotal(Base):
+    """A unit's roll-up on one day, as the ``unit_rollup`` saved query gives it, kept for the
+    units that have units under it (storage/rollups.py; migration 0009). Up to date for the
+    days before the earliest day in ``rollup_changes``."""
+
+    __tablename__ = "unit_day_totals"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    pages_reporting: Mapped[int] = mapped_column(Integer)
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    followers_change: Mapped[int | None] = mapped_column(BigInteger)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    likes_change: Mapped[int | None] = mapped_column(BigInteger)
+    posts: Mapped[int] = mapped_column(BigInteger)
+    reactions: Mapped[int] = mapped_column(BigInteger)
+    comments: Mapped[int] = mapped_column(BigInteger)
+    shares: Mapped[int] = mapped_column(BigInteger)
+    engagement: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupChange(Base):
+    """A write that ``unit_day_totals`` does not reflect yet, appended by a trigger (0009):
+    ``snapshot`` (a Page snapshot of ``day``), ``post`` (a post of local day ``day``) or
+    ``tree`` (a Page's unit or active flag, or the units' tree: every day). ``day_start`` is
+    the UTC instant where that local day starts."""
+
+    __tablename__ = "rollup_changes"
+    __table_args__ = (Index(None, "kind", "day"), Index(None, "day"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    day_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -59,6 +59,7 @@ from fanpulse.storage.models import (
     PostSnapshot,
     Unit,
 )
+from fanpulse.storage.rollups import refresh_rollups
 from fanpulse.storage.units import sync_units
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -293,6 +294,7 @@ def fill_synthetic(engine: Engine, *, n_pages: int | None = None, units_csv: str
     writer.flush()
     _update_pages(engine, page_updates)
     _fix_sequences(engine)
+    refresh_rollups(engine)  # the unit_rollup totals for the days just written
     return SyntheticSummary(
         units=n_units, pages=len(pages), first_day=first_day, last_day=last_day,
         runs=len(run_rows), page_snapshots=writer.counts[PAGE_SNAPSHOTS.name],

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fanpulse.config.units import LEVEL_RANK, UnitRow
 from fanpulse.storage.models import Page, PageMove, Unit, UnitChange, UnitMerge
+from fanpulse.storage.rollups import refresh_rollups
 
 ChangeLog = Callable[[Unit, str, str | None, str | None], None]
 
@@ -211,6 +212,8 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
             # Kept with its history (reports still roll it up); no longer collected.
             page.active = False
     session.flush()
+    # The unit_rollup totals follow the new tree, in the same transaction (storage/rollups.py).
+    refresh_rollups(session.connection())
     return report
 
 
