@@ -83,6 +83,7 @@ VERSION = "v27.0"
 PG_DEFAULT = os.environ.get("FANPULSE_BENCH_PG_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NGHE_AN = 482
+LEVEL_NAMES = {"residential": "residential_area"}
 TARGETS = {NGHE_AN: 3.0, 5000: 20.0, 50000: 240.0}  # wall seconds, issue 13
 
 
@@ -106,7 +107,9 @@ def serve(units: str, pages: int, latency_ms: float, conn: Any) -> None:
     with SandboxServer(world) as server:
         conn.send(server.base_url)
         if not units:
-            conn.send([(world.spec(p).unit_code, world.spec(p).name, world.spec(p).level,
+            # The sandbox says "residential" where a units file says "residential_area".
+            conn.send([(world.spec(p).unit_code, world.spec(p).name,
+                        LEVEL_NAMES.get(world.spec(p).level, world.spec(p).level),
                         world.spec(p).parent_code or "", p) for p in world.pages])
         while True:
             command = conn.recv()
