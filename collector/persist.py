@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from fanpulse.collector.audience import audience_counts
 from fanpulse.collector.insights import MAX_HISTORY_DAYS, value_columns
@@ -65,7 +66,9 @@ def save_outcomes(engine: Engine, outcomes: Sequence[Outcome], run_id: int, now:
             escaped += save_group(engine, [outcome], run_id, now, day, tz)
             continue
         except Exception as exc:  # a database refusal must not cost the other Pages
-            text = redact(" ".join(str(exc).split())[:300])
+            # The database's own words (not the statement, which says little to a person).
+            said = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            text = redact(" ".join(str(said).split())[:300])
             log.error("Page %s could not be saved (%s): %s", outcome.target.ref,
                       type(exc).__name__, text)
             outcome.problems.append(Problem(

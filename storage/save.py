@@ -12,12 +12,14 @@ UTF-8 form, and both stores keep UTF-8), so those are written as ``\\uXXXX`` esc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Table, bindparam, case, select, update
+from sqlalchemy import JSON, Boolean, Integer, Table, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -255,22 +257,20 @@ def mark_posts_deleted(session: Session, page_id: int, seen: set[str], since: dt
 def last_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
     """One row per natural key: the last given, where it first appeared (what a series of
     upserts leaves). A multi-row upsert on PostgreSQL refuses a key given twice."""
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    key = itemgetter(*keys)  # natural keys are plain values (ids, texts, dates)
+    found: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        found[tuple(_hashable(row[k]) for k in keys)] = row
+        found[key(row)] = row
     return list(found.values())
 
 
 def first_per_key(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
     """One row per natural key: the first given (what a series of DO NOTHING inserts keeps)."""
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    key = itemgetter(*keys)
+    found: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        found.setdefault(tuple(_hashable(row[k]) for k in keys), row)
+        found.setdefault(key(row), row)
     return list(found.values())
-
-
-def _hashable(value: Any) -> Any:
-    return repr(value) if isinstance(value, dict | list) else value
 
 
 def upsert_group(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
@@ -281,7 +281,89 @@ def upsert_group(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
         return
     folded = (first_per_key(rows, keys) if update_columns is not None and not update_columns
               else last_per_key(rows, keys))
+    if conn.dialect.name == "postgresql" and _same_columns(folded):
+        _unnest_upsert(conn, table, folded, keys, update_columns)
+        return
     upsert(conn, table, folded, keys, update_columns)
+
+
+def _same_columns(rows: Sequence[Mapping[str, Any]]) -> bool:
+    first = rows[0].keys()
+    return all(row.keys() == first for row in rows)
+
+
+# PostgreSQL: the rows of a group go as one array per column, unnested into one INSERT, so the
+# server plans and runs one statement per table (not one per row) and the statement text stays
+# small whatever the number of rows (psycopg parses a statement's text on the client).
+_UNNEST: dict[tuple[Any, ...], tuple[str, list[str], list[Any]]] = {}
+
+
+def _unnest_statement(conn: Connection, table: Table, columns: Sequence[str],
+                      keys: Sequence[str], update_columns: Sequence[str] | None,
+                      returning: Sequence[str]) -> tuple[str, list[str], list[Any]]:
+    """(SQL, parameter names, the columns' bind processors), built once per shape."""
+    shape = (table.name, tuple(columns), tuple(keys),
+             None if update_columns is None else tuple(update_columns), tuple(returning))
+    found = _UNNEST.get(shape)
+    if found is not None:
+        return found
+    dialect = conn.dialect
+    arrays, picks, names, processors = [], [], [], []
+    for i, name in enumerate(columns):
+        column = table.c[name]
+        is_json = isinstance(column.type, JSON)
+        kind = "TEXT" if is_json else column.type.compile(dialect=dialect)
+        names.append(f"c{i}")
+        arrays.append(f"%(c{i})s::{kind}[]")
+        picks.append(f'u."{name}"::JSON' if is_json else f'u."{name}"')
+        processors.append(_json_processor(dialect, column.type) if is_json
+                          else column.type.dialect_impl(dialect).bind_processor(dialect))
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    updates = (update_columns if update_columns is not None
+               else [c for c in columns if c not in keys and c != "id"])
+    sql = (f'INSERT INTO "{table.name}" ({quoted}) SELECT {", ".join(picks)} '
+           f'FROM unnest({", ".join(arrays)}) AS u({quoted}) '
+           f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) ')
+    if updates:
+        sql += "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
+    else:
+        sql += "DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+    found = (sql, names, processors)
+    _UNNEST[shape] = found
+    return found
+
+
+def _json_processor(dialect: Any, kind: Any) -> Any:
+    """A JSON value as the text Core would send: None is JSON null unless the column says
+    ``none_as_null``; the engine's serializer if it has one."""
+    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+    keep_null = bool(getattr(kind, "none_as_null", False))
+
+    def process(value: Any) -> str | None:
+        if value is None and keep_null:
+            return None
+        text: str = dumps(value)
+        return text
+
+    return process
+
+
+def _unnest_upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                   keys: Sequence[str], update_columns: Sequence[str] | None,
+                   returning: Sequence[str] = ()) -> list[Any]:
+    """:func:`upsert` of ``rows`` (same columns, no key twice) as one statement on
+    PostgreSQL; the values go through the columns' own bind processing, as with Core."""
+    columns = list(rows[0])
+    sql, names, processors = _unnest_statement(conn, table, columns, keys, update_columns,
+                                               returning)
+    params: dict[str, list[Any]] = {}
+    for name, column, process in zip(names, columns, processors, strict=True):
+        values = [row[column] for row in rows]
+        params[name] = [process(v) for v in values] if process is not None else values
+    result = conn.exec_driver_sql(sql, params)
+    return list(result) if returning else []
 
 
 _POST_UPDATES = ("message", "permalink_url", "status_type", "created_time", "last_seen_at",
@@ -297,12 +379,17 @@ def save_posts_group(conn: Connection, rows: Sequence[dict[str, Any]],
     full = last_per_key([{**r, "first_seen_at": now, "last_seen_at": now, "deleted_at": None}
                          for r in rows], ["graph_id"])
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        table: Table = Post.__table__  # type: ignore[assignment]
+        found = _unnest_upsert(conn, table, full, ["graph_id"], _POST_UPDATES,
+                               returning=("graph_id", "id"))
+        return {graph_id: post_id for graph_id, post_id in found}
     key = (dialect, "posts", ("graph_id",), ("returning",))
     statement = _STATEMENTS.get(key)
     if statement is None:
-        table: Table = Post.__table__  # type: ignore[assignment]
-        statement = _upsert_statement(dialect, table, ["graph_id"], _POST_UPDATES).returning(
-            table.c.graph_id, table.c.id)
+        posts: Table = Post.__table__  # type: ignore[assignment]
+        statement = _upsert_statement(dialect, posts, ["graph_id"], _POST_UPDATES).returning(
+            posts.c.graph_id, posts.c.id)
         _STATEMENTS[key] = statement
     # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs (insertmanyvalues).
     return {graph_id: post_id for graph_id, post_id in conn.execute(statement, full)}

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, delete, select
+from sqlalchemy import JSON, Table, Text, cast, delete, select
 from sqlalchemy.engine import Engine
 
 from fanpulse.collector import persist
@@ -81,7 +81,9 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         for model in (Page, PageSnapshot, Post, PostSnapshot, PostInsight, PageInsight,
                       InsightsBacklog, PageError):
             table: Table = model.__table__  # type: ignore[assignment]
-            columns = [c for c in table.c if c.name != "id"]
+            # JSON as the stored text: JSON null and SQL NULL both read back as None.
+            columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+                       for c in table.c if c.name != "id"]
             if "post_id" in table.c:
                 query = select(posts.c.graph_id, *[c for c in columns if c.name != "post_id"]
                                ).join(posts, posts.c.id == table.c.post_id)
@@ -186,6 +188,30 @@ def test_a_page_the_database_refuses_fails_alone(engine: Engine,
     assert sorted((row[1], row[3]) for row in tables["page_errors"]) == [
         (ids[1], "metric"), (ids[3], "metric"), (ids[3], "save")]
     assert [o.problems[-1].kind for o in outcomes if o.problems] == ["metric", "save"]
+
+
+def test_no_token_in_a_refusal_reaches_the_store_or_the_log(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    ids, run_id = bench.make_store(engine, 4)
+    from fanpulse.storage.save import save_posts_group as original
+
+    def refusing(conn: Any, rows: Any, now: dt.datetime) -> dict[str, int]:
+        if any(row["page_id"] == ids[2] for row in rows):
+            raise ValueError(f"the value ?access_token={TOKEN} is refused")
+        result: dict[str, int] = original(conn, rows, now)
+        return result
+
+    monkeypatch.setattr(persist, "save_posts_group", refusing)
+    outcomes = bench.make_outcomes(ids, 2, YESTERDAY)
+    with caplog.at_level(logging.INFO):
+        persist.save_outcomes(engine, outcomes, run_id, YESTERDAY, DAY - dt.timedelta(days=1),
+                              TZ, redact)
+    assert TOKEN not in caplog.text and "Page ref-2 could not be saved" in caplog.text
+    errors = dump(engine)["page_errors"]
+    assert [(row[1], row[3]) for row in errors] == [(ids[2], "save")]
+    assert errors[0][6] == ("could not be saved (ValueError): the value "
+                            "?access_token=[token] is refused")
 
 
 def test_a_page_removed_from_the_store_is_skipped(engine: Engine) -> None:
