@@ -1,0 +1,156 @@
+"""Which posts carry a seed post: shared, linked or re-posted (a pure transform, no I/O).
+
+A unit's post *carries* a seed post (a directive post of the province or a district, named in
+a campaign: config/campaigns.py) when, within the campaign's ``carry_days`` after the seed, it
+
+* **shares** it: its ``parent_id`` is the seed's Graph id (what Graph gives a shared post);
+* **links** it: its message or an attachment names the seed's address or id;
+* **re-posts** its text: most of the seed's words appear in the post, in the seed's order.
+
+The text rule is a containment, not a likeness: staff re-post a directive with a greeting
+before it, emoji, their own line breaks, a word changed or the hashtags dropped, and the post
+may be much longer than the seed. Both texts are folded (config/matching.py ``fold``: no
+diacritics, lower case, punctuation and emoji gone), addresses removed, and split into words;
+the score is the length of the longest common subsequence of the two word lists (RapidFuzz's
+``LCSseq``, bit-parallel C++) divided by the seed's number of words. A greeting added in front
+scores 1.0, a few words changed about 0.9, a post written from the same template about other
+news 0.1-0.2 (docs/campaigns.md gives the measured curve and how :data:`TEXT_THRESHOLD` was
+chosen). A seed of fewer than :data:`MIN_SEED_WORDS` words is matched by share and link only:
+too short a text is found in too many unrelated posts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import LCSseq
+
+from fanpulse.config.campaigns import plain_url, seed_post_keys, urls_in
+from fanpulse.config.matching import fold
+
+SHARE, LINK, TEXT = "share", "link", "text"
+TEXT_THRESHOLD = 0.6  # provisional; docs/campaigns.md records the measurement behind it
+MIN_SEED_WORDS = 8
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def words(text: str | None) -> list[str]:
+    """A text as the words the text rule compares: folded, without addresses."""
+    if not text:
+        return []
+    return fold(_URL.sub(" ", text)).split()
+
+
+def containment(seed: Sequence[str], post: Sequence[str]) -> float:
+    """The share of the seed's words found in the post in the seed's order (0..1)."""
+    if not seed or not post:
+        return 0.0
+    return LCSseq.similarity(seed, post) / len(seed)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A seed post as stored: its id in the store, its Graph id, address, time and text."""
+
+    post_id: int
+    graph_id: str
+    page_id: int
+    created: dt.datetime
+    message: str | None = None
+    permalink_url: str | None = None
+    words: tuple[str, ...] = field(default=(), compare=False)
+    keys: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def make(cls, post_id: int, graph_id: str, page_id: int, created: dt.datetime,
+             message: str | None, permalink_url: str | None) -> Seed:
+        keys = {graph_id}
+        if "_" in graph_id:
+            keys.add("_" + graph_id.split("_", 1)[1])
+        if permalink_url:
+            keys |= seed_post_keys(permalink_url)
+        return cls(post_id, graph_id, page_id, created, message, permalink_url,
+                   tuple(words(message)), frozenset(keys))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A post that may carry a seed: what Graph told of it."""
+
+    post_id: int
+    page_id: int
+    created: dt.datetime
+    message: str | None = None
+    parent_id: str | None = None
+    links: tuple[str, ...] = ()  # attachment addresses and target ids
+
+
+@dataclass(frozen=True)
+class Carry:
+    seed_post_id: int
+    post_id: int
+    method: str  # share, link or text
+    score: float  # 1.0 for a share or a link; the text containment otherwise
+
+
+def link_keys(candidate: Candidate) -> set[str]:
+    """What a post's addresses and attachment targets may equal of a seed's keys."""
+    found: set[str] = set()
+    for value in [*urls_in(candidate.message), *candidate.links]:
+        if value.isdigit() or re.fullmatch(r"\d+_\d+", value):
+            found.add(value)
+            if "_" in value:
+                found.add("_" + value.split("_", 1)[1])
+            else:
+                found.add("_" + value)
+            continue
+        found |= seed_post_keys(value)
+        plain = plain_url(value)
+        if plain is not None:
+            found.add(plain)
+    return found
+
+
+def detect_carries(seeds: Iterable[Seed], candidates: Iterable[Candidate], carry_days: int,
+                   threshold: float = TEXT_THRESHOLD) -> list[Carry]:
+    """Every (seed, post) carry among the candidates: a post published after its seed and at
+    most ``carry_days`` later, on another Page. A share or a link wins over the text rule
+    (one carry per pair, the surest method)."""
+    posts = sorted(candidates, key=lambda c: c.created)
+    times = [c.created for c in posts]
+    window = dt.timedelta(days=carry_days)
+    cached_words: dict[int, list[str]] = {}
+    cached_links: dict[int, set[str]] = {}
+    found: list[Carry] = []
+    for seed in seeds:
+        first = bisect.bisect_right(times, seed.created)
+        last = bisect.bisect_right(times, seed.created + window)
+        text_rule = len(seed.words) >= MIN_SEED_WORDS
+        needed = threshold * len(seed.words)
+        for post in posts[first:last]:
+            if post.page_id == seed.page_id or post.post_id == seed.post_id:
+                continue
+            if post.parent_id is not None and post.parent_id == seed.graph_id:
+                found.append(Carry(seed.post_id, post.post_id, SHARE, 1.0))
+                continue
+            keys = cached_links.get(post.post_id)
+            if keys is None:
+                keys = cached_links[post.post_id] = link_keys(post)
+            if keys & seed.keys:
+                found.append(Carry(seed.post_id, post.post_id, LINK, 1.0))
+                continue
+            if not text_rule:
+                continue
+            post_words = cached_words.get(post.post_id)
+            if post_words is None:
+                post_words = cached_words[post.post_id] = words(post.message)
+            if len(post_words) < needed:
+                continue  # too short to hold that much of the seed
+            score = containment(seed.words, post_words)
+            if score >= threshold:
+                found.append(Carry(seed.post_id, post.post_id, TEXT, round(score, 4)))
+    return found
