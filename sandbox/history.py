@@ -15,11 +15,12 @@ Conventions:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from . import rand
+from .campaigns import CAMPAIGN_SLOT, SHARE, Campaigns, Plan, Seed
 from .timeutil import DAY, as_utc, day_start, from_ts, pacific_date
 from .units import PROFILES, PageSpec
 
@@ -138,9 +139,17 @@ class PostSpec:
     saturation: float  # seconds until the engagement is final
     natural_deleted_at: datetime | None
     final_total: int = 0  # reactions + comments + shares once saturated
+    # Campaign posts (sandbox/campaigns.py): a seed's campaign, or what a carry carries.
+    campaign: str | None = None
+    parent_id: str | None = None  # a share: the shared post's id
+    link_url: str | None = None  # a share or a link: the address its attachment names
+    carries: str | None = None  # truth: the seed post this post carries
+    carry_method: str | None = None  # truth: share, link or text
 
     @property
     def status_type(self) -> str:
+        if self.parent_id is not None:
+            return "shared_story"
         return {
             "photo": "added_photos",
             "album": "added_photos",
@@ -221,10 +230,12 @@ def split_post_id(post_id: str) -> tuple[str, str] | None:
 class History:
     """Pure history of a set of pages from a seed, starting on ``start`` (a Pacific date)."""
 
-    def __init__(self, seed: int, start: date, specs: dict[str, PageSpec]) -> None:
+    def __init__(self, seed: int, start: date, specs: dict[str, PageSpec],
+                 campaigns: bool = False) -> None:
         self.seed = seed
         self.start = start
         self.specs = specs
+        self.campaigns = Campaigns(seed, start, specs) if campaigns else None
         self._start_ordinal = start.toordinal()
         # Bounded caches: a year of a 1,000-page world fits; older entries are recomputed.
         self.followers_day = lru_cache(maxsize=400_000)(self._followers_day)
@@ -341,7 +352,8 @@ class History:
         draws = rand.units(self.seed, "day", page_id, ordinal)
         n = self._post_count(spec, ordinal, draws)
         visitor = draws[2] < spec.visitor_rate
-        if not n and not visitor:
+        extra = self._campaign_posts(spec, ordinal) if self.campaigns is not None else []
+        if not n and not visitor and not extra:
             return ()
         midnight = datetime.combine(date.fromordinal(ordinal), datetime.min.time())
         midnight_ts = int(as_utc(midnight).timestamp())
@@ -353,8 +365,45 @@ class History:
         if visitor:
             offset = math.floor(draws[3] * window)
             posts.append(self._make_post(spec, midnight_ts + offset, _VISITOR_SLOT, visitor=True))
+        posts.extend(extra)
         posts.sort(key=lambda p: (p.created, p.num))
         return tuple(posts)
+
+    # -- campaigns (sandbox/campaigns.py) -------------------------------------------------------
+
+    def seed_post(self, seed: Seed) -> PostSpec:
+        """A campaign's directive post on its Page."""
+        assert self.campaigns is not None
+        spec = self.specs[seed.page_id]
+        post = self._make_post(spec, int(seed.created.timestamp()), CAMPAIGN_SLOT, visitor=False)
+        return replace(post, message=seed.text(self.campaigns.org(seed.page_id)), story=None,
+                       kind="status", campaign=seed.key)
+
+    def _campaign_posts(self, spec: PageSpec, ordinal: int) -> list[PostSpec]:
+        assert self.campaigns is not None
+        day = datetime.combine(date.fromordinal(ordinal), datetime.min.time())
+        since, until = as_utc(day), as_utc(day) + DAY - timedelta(microseconds=1)
+        out = [self.seed_post(seed) for seed in self.campaigns.seeds_between(since, until)
+               if seed.page_id == spec.id]
+        out.extend(self._carry_post(spec, plan)
+                   for plan in self.campaigns.plans_of(spec.id, ordinal))
+        return out
+
+    def _carry_post(self, spec: PageSpec, plan: Plan) -> PostSpec:
+        assert self.campaigns is not None
+        seed = self.seed_post(plan.seed)
+        post = self._make_post(spec, int(plan.created.timestamp()), CAMPAIGN_SLOT, visitor=False)
+        message = self.campaigns.carry_text(plan, seed.message or "", seed.permalink_url)
+        if plan.method is None:  # the theme in the Page's own words: no seed carried
+            return replace(post, message=message, story=None, kind="status",
+                           campaign=plan.seed.key)
+        linked = plan.method == SHARE or (plan.method == "link" and message is None)
+        return replace(post, message=message, story=None,
+                       kind="link" if linked else "status",
+                       campaign=plan.seed.key,
+                       parent_id=seed.id if plan.method == SHARE else None,
+                       link_url=seed.permalink_url if linked else None,
+                       carries=seed.id, carry_method=plan.method)
 
     def _make_post(self, spec: PageSpec, ts: int, slot: int, visitor: bool) -> PostSpec:
         # One keyed generator per post: a post is still a pure function of (seed, page, ts, slot),

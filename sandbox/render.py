@@ -300,6 +300,20 @@ def attachments_value(post: PostSpec) -> Any:
         video["type"] = "video_inline"
         video["media"]["source"] = f"https://video.xx.fbcdn.net/v/{post.num}.mp4"
         return {"data": [video]}
+    if post.kind == "link" and post.link_url is not None:  # a share or a link to a post
+        target: dict[str, Any] = {"url": post.link_url}
+        if post.parent_id is not None:
+            target["id"] = post.parent_id
+        return {
+            "data": [
+                {
+                    "target": target,
+                    "title": "Mặt trận Tổ quốc Việt Nam tỉnh Nghệ An",
+                    "type": "share",
+                    "url": post.link_url,
+                }
+            ]
+        }
     if post.kind == "link":
         url = f"https://mattran.nghean.gov.vn/tin-tuc/{post.num[-8:]}.html"
         return {
@@ -467,6 +481,7 @@ _POST_VALUES: dict[str, Handler] = {
     "from": lambda ctx, p, fs: {"name": p.author_name, "id": p.author_id},
     "shares": _shares,
     "attachments": lambda ctx, p, fs: attachments_value(p),
+    "parent_id": lambda ctx, p, fs: p.parent_id if p.parent_id is not None else ABSENT,
     "reactions": lambda ctx, p, fs: reactions_value(
         ctx, p, _edge_opts(fs), fs.subfields, nested=True
     ),

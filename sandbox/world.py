@@ -61,6 +61,7 @@ class World:
         faults: FaultConfig | None = None,
         legacy_app: bool = False,
         ppca: bool = False,
+        campaigns: bool = False,
     ) -> None:
         if pages is None:
             pages = generate_specs(50, seed)
@@ -72,7 +73,7 @@ class World:
         self.specs: dict[str, PageSpec] = {p.id: p for p in pages}
         self._order = [p.id for p in pages]
         self._usernames = {p.username.lower(): p.id for p in pages if p.username}
-        self.history = History(seed, start, self.specs)
+        self.history = History(seed, start, self.specs, campaigns=campaigns)
         self.app_id = app_id
         self.app_secret = app_secret
         # Without a configured secret the app token still works (for /debug_token) and no
@@ -300,6 +301,37 @@ class World:
             "deleted": deleted_at is not None and deleted_at <= t,
             "visitor": post.visitor,
         }
+
+    # -- campaigns (sandbox/campaigns.py) -------------------------------------------------------
+
+    def campaign_seeds(self, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The directive posts published by ``at``: the campaign each opens, its theme's name,
+        hashtag and dates, the post's id and address. Empty for a world without campaigns."""
+        campaigns = self.history.campaigns
+        if campaigns is None:
+            return []
+        t = self._at(at)
+        out = []
+        for seed in campaigns.seeds_between(datetime(1970, 1, 1, tzinfo=UTC), t):
+            post = self.history.seed_post(seed)
+            first = date(seed.year, seed.theme.month, seed.theme.day)
+            out.append({"campaign": seed.key, "name": f"{seed.theme.name} {seed.year}",
+                        "hashtag": seed.theme.hashtag, "from": first,
+                        "to": first + timedelta(days=seed.theme.days - 1),
+                        "id": post.id, "page_id": seed.page_id, "created_time": post.created,
+                        "permalink_url": post.permalink_url, "message": post.message})
+        return out
+
+    def truth_carries(self, at: datetime | None = None) -> dict[str, tuple[str, str]]:
+        """Post id -> (seed post id, method) for every post published by ``at`` that carries
+        a seed (share, link or text); a campaign post in a Page's own words carries none."""
+        if self.history.campaigns is None:
+            return {}
+        t = self._at(at)
+        return {post.id: (post.carries, post.carry_method or "")
+                for page_id in self._order
+                for post in self.history.all_posts_until(page_id, t)
+                if post.carries is not None}
 
     def truth_posts(
         self,
