@@ -98,8 +98,16 @@ def storable_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     out: dict[str, Any] = {}
     escaped = 0
     for column, value in row.items():
-        out[column], flag = storable_value(value)
-        escaped += flag
+        # Most values are numbers, times or texts with nothing to escape: kept as they are
+        # without a call (this runs for every row a night writes).
+        if isinstance(value, str):
+            if "\\" in value or _UNSTORABLE.search(value) is not None:
+                value, flag = storable_text(value)
+                escaped += flag
+        elif isinstance(value, dict | list):
+            value, flag = _storable_json(value)
+            escaped += flag
+        out[column] = value
     return out, escaped
 
 
@@ -284,6 +292,9 @@ def upsert_group(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
     if conn.dialect.name == "postgresql" and _same_columns(folded):
         _unnest_upsert(conn, table, folded, keys, update_columns)
         return
+    if conn.dialect.name == "sqlite" and _same_columns(folded):
+        _sqlite_upsert(conn, table, folded, keys, update_columns)
+        return
     upsert(conn, table, folded, keys, update_columns)
 
 
@@ -466,3 +477,44 @@ def update_pages_group(conn: Connection, changes: Sequence[tuple[int, dict[str, 
                 for column in PAGE_COLUMNS})
         _STATEMENTS[key] = statement
     conn.execute(statement, rows)
+
+
+# SQLite: the same upsert as :func:`upsert`, its text built once per shape and run as the
+# driver's executemany, the values converted here (each distinct time or day once per group)
+# rather than by Core row by row: on SQLite that conversion cost more than the database.
+_PLAIN: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
+
+
+def _sqlite_upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                   keys: Sequence[str], update_columns: Sequence[str] | None) -> None:
+    columns = list(rows[0])
+    shape = (table.name, tuple(columns), tuple(keys),
+             None if update_columns is None else tuple(update_columns))
+    found = _PLAIN.get(shape)
+    if found is None:
+        dialect = conn.dialect
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        updates = (update_columns if update_columns is not None
+                   else [c for c in columns if c not in keys and c != "id"])
+        sql = (f'INSERT INTO "{table.name}" ({quoted}) VALUES '
+               f'({", ".join("?" for _ in columns)}) '
+               f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) ')
+        sql += ("DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates)
+                if updates else "DO NOTHING")
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in columns]
+        found = (sql, processors)
+        _PLAIN[shape] = found
+    sql, processors = found
+    values: list[list[Any]] = []
+    for column, process in zip(columns, processors, strict=True):
+        given = [row[column] for row in rows]
+        if process is None:
+            values.append(given)
+        elif isinstance(table.c[column].type, JSON):
+            values.append([process(v) for v in given])
+        else:  # times and days: few distinct values in a group
+            done: dict[Any, Any] = {}
+            values.append([done[v] if v in done else done.setdefault(v, process(v))
+                           for v in given])
+    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
