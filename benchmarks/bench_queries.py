@@ -130,9 +130,15 @@ def store_facts(url: str) -> tuple[str, str, str]:
     from sqlalchemy import text
 
     from fanpulse.storage.db import ensure_schema, make_engine
+    from fanpulse.storage.rollups import refresh_rollups
 
     engine = make_engine(url)
     ensure_schema(engine)  # an older cached store gets the current views before timing
+    # ...and its unit_day_totals (migration 0009), as the collector leaves them after a night.
+    refreshed = refresh_rollups(engine)
+    if refreshed.since is not None:
+        print(f"  unit_day_totals refreshed from {refreshed.since} ({refreshed.rows} rows) in "
+              f"{refreshed.seconds:.1f} s", flush=True)
     with engine.connect() as conn:
         province = conn.execute(text("SELECT code FROM units WHERE parent_id IS NULL "
                                      "ORDER BY code LIMIT 1")).scalar_one()

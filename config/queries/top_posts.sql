@@ -9,13 +9,20 @@
 -- @param match text=  text the message must contain; empty: every post
 -- @param limit int=20  how many posts to show
 WITH best AS (
-    -- Rank on the narrow columns first; names and messages are read for the winners only.
-    SELECT post_id, engagement
-    FROM post_latest
-    WHERE created_time >= :from_start
-      AND created_time < :to_end
-      AND (:match = '' OR lower(message) LIKE '%' || lower(:match) || '%')
-    ORDER BY engagement DESC, post_id
+    -- Rank on the narrow columns first, each post's engagement at its latest snapshot found by
+    -- the (post_id, day) key (as post_latest: 0 when never collected); names and messages are
+    -- read for the winners only.
+    SELECT p.id AS post_id,
+           COALESCE((SELECT COALESCE(x.reactions, 0) + COALESCE(x.comments, 0)
+                            + COALESCE(x.shares, 0)
+                     FROM post_snapshots x
+                     WHERE x.post_id = p.id
+                     ORDER BY x.day DESC LIMIT 1), 0) AS engagement
+    FROM posts p
+    WHERE p.created_time >= :from_start
+      AND p.created_time < :to_end
+      AND (:match = '' OR lower(p.message) LIKE '%' || lower(:match) || '%')
+    ORDER BY engagement DESC, p.id
     LIMIT :limit
 )
 SELECT pl.local_day AS day,
