@@ -240,6 +240,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_rollup_changes_kind_rollup_changes_day"), "rollup_changes",
                     ["kind", "day"])
     op.create_index(op.f("ix_rollup_changes_day"), "rollup_changes", ["day"])
+    # The post_snapshots trigger reads a post's created_time: from this narrow index rather
+    # than the posts rows, wide with their messages (on SQLite 15 instead of 90 us a row).
+    op.create_index(op.f("ix_posts_id_posts_created_time"), "posts", ["id", "created_time"])
     for statement in trigger_sql(op.get_bind().dialect.name):
         op.execute(statement)
     # Nothing summed yet: the saved query computes everything until the first refresh.
@@ -255,6 +258,7 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index(op.f("ix_posts_id_posts_created_time"), table_name="posts")
     op.drop_index(op.f("ix_rollup_changes_day"), table_name="rollup_changes")
     op.drop_index(op.f("ix_rollup_changes_kind_rollup_changes_day"), table_name="rollup_changes")
     op.drop_table("rollup_changes")
