@@ -13,8 +13,10 @@ some Pages). Three ways:
   ``SAVE_GROUP``): one transaction and a few statements per table for each group.
 
 Only the saving is timed (building the Outcomes and the store is not). Reported per database
-and way: the median of ``--rounds`` runs (the ways alternate within a round, so a noisy
-neighbour hurts all of them), min-max, statements sent, and the ratios to legacy. SQLite uses
+and way: the median wall time of ``--rounds`` runs (the ways alternate within a round, so a
+noisy neighbour hurts all of them), min-max, statements sent, the ratios to legacy, and the
+median CPU time of this process (with PostgreSQL the server's work is not in it; on a busy
+machine it varies less than the wall time). SQLite uses
 a file in a temporary folder; PostgreSQL a schema of its own (``bench_save_<pid>``), dropped
 afterwards (never ``public``).
 
@@ -254,8 +256,9 @@ def count_statements(engine: Engine) -> Iterator[list[int]]:
 
 
 def one_run(url: str, way: Callable[..., int], pages: int, posts: int,
-            reset: Callable[[], None]) -> tuple[float, int]:
-    """A fresh store with one earlier night, then the timed night: (seconds, statements)."""
+            reset: Callable[[], None]) -> tuple[float, float, int]:
+    """A fresh store with one earlier night, then the timed night: (wall seconds, this
+    process's CPU seconds, statements)."""
     reset()
     engine = make_engine(url)
     try:
@@ -266,10 +269,10 @@ def one_run(url: str, way: Callable[..., int], pages: int, posts: int,
                               TZ, str)
         night = make_outcomes(ids, posts, night=1)
         with count_statements(engine) as seen:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             way(engine, night, run_id, NOW, DAY, TZ, str)
-            took = time.perf_counter() - started
-        return took, seen[0]
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return took, cpu, seen[0]
     finally:
         engine.dispose()
 
@@ -281,21 +284,25 @@ def bench(name: str, url: str, reset: Callable[[], None], args: argparse.Namespa
         "grouped": grouped(persist.save_outcomes, args.group),
     }
     times: dict[str, list[float]] = {w: [] for w in ways}
+    cpus: dict[str, list[float]] = {w: [] for w in ways}
     statements: dict[str, int] = {}
     for round_ in range(args.rounds):
         order = list(ways) if round_ % 2 == 0 else list(reversed(ways))
         for way in order:
-            took, sent = one_run(url, ways[way], args.pages, args.posts, reset)
+            took, cpu, sent = one_run(url, ways[way], args.pages, args.posts, reset)
             times[way].append(took)
+            cpus[way].append(cpu)
             statements[way] = sent
     print(f"\n{name}: {args.pages} Pages x {args.posts} posts, groups of {args.group}, "
           f"median of {args.rounds} runs")
     base = statistics.median(times["legacy"])
+    cpu_base = statistics.median(cpus["legacy"])
     for way, got in times.items():
-        median = statistics.median(got)
+        median, cpu = statistics.median(got), statistics.median(cpus[way])
         print(f"  {way:9s} {median:7.2f} s  (min {min(got):.2f}, max {max(got):.2f})  "
               f"{statements[way]:6d} statements  {median / base:5.2f}x legacy  "
-              f"({base / median:4.1f}x faster)")
+              f"({base / median:4.1f}x faster)  cpu here {cpu:6.2f} s "
+              f"({cpu_base / cpu:4.1f}x less)")
     per_page = statistics.median(times["per-page"])
     print(f"  grouped / per-page: {statistics.median(times['grouped']) / per_page:.2f}")
 

@@ -1,8 +1,9 @@
-"""Save what one Page yielded in one night: one transaction, idempotent upserts (style.md 12).
+"""Save what a group of Pages yielded in one night: one transaction, idempotent upserts
+(style.md 12), a few statements per table whatever the number of Pages.
 
 Transforms (``collector/posts.py``, ``collector/insights.py``) turn the raw Graph dicts into
-rows here; the writes themselves live in ``storage/save.py``. A killed run leaves every Page
-either fully written for that night or untouched.
+rows here; the writes themselves live in ``storage/save.py`` (its ``*_group`` functions). A
+killed run leaves every Page either fully written for that night or untouched.
 """
 
 from __future__ import annotations

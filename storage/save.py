@@ -1,7 +1,9 @@
 """Idempotent writes of collected data: upserts on natural keys (style.md 12).
 
-Each function takes a session; the caller decides the transaction (one per Page), so a killed
-run leaves every Page either fully written for that night or untouched.
+Each function takes a session or connection; the caller decides the transaction (one per group
+of Pages, or one per Page), so a killed run leaves every Page either fully written for that
+night or untouched. The ``*_group`` functions write many Pages' rows with one statement per
+table (collector/persist.py); the others, one Page's, stay for their other callers.
 
 Values from Facebook go through :func:`storable_text` / :func:`storable_row` first: no database
 stores a NUL character (PostgreSQL refuses it in text) or a lone UTF-16 surrogate (it has no
@@ -255,10 +257,11 @@ def mark_posts_deleted(session: Session, page_id: int, seen: set[str], since: dt
 
 # --- writes for a group of Pages in one transaction (collector/persist.py) -------------------
 #
-# Core statements on a Connection, built once per dialect: each table gets one executemany (or
-# one multi-row INSERT .. RETURNING for posts) for the whole group instead of a few statements
-# per Page. Rows are given in the order the per-Page functions above would write them, and rows
-# sharing a natural key are folded the way those writes would leave them (the last one wins an
+# Statements on a Connection, built once per dialect and shape: each table gets one statement
+# for the whole group instead of a few per Page (PostgreSQL: one INSERT .. SELECT FROM unnest
+# of the rows' columns; SQLite: the driver's executemany; posts with RETURNING for their ids).
+# Rows are given in the order the per-Page functions above would write them, and rows sharing
+# a natural key are folded the way those writes would leave them (the last one wins an
 # upsert, the first one wins an insert that never overwrites), so the store ends the same.
 
 
@@ -303,9 +306,10 @@ def _same_columns(rows: Sequence[Mapping[str, Any]]) -> bool:
     return all(row.keys() == first for row in rows)
 
 
-# PostgreSQL: the rows of a group go as one array per column, unnested into one INSERT, so the
-# server plans and runs one statement per table (not one per row) and the statement text stays
-# small whatever the number of rows (psycopg parses a statement's text on the client).
+# PostgreSQL: the rows of a group go as one array per column (in binary: psycopg then need
+# not quote each text), unnested into one INSERT, so the server plans and runs one statement
+# per table (not one per row) and the statement text stays small whatever the number of rows
+# (psycopg parses a statement's text on the client).
 _UNNEST: dict[tuple[Any, ...], tuple[str, list[str], list[Any]]] = {}
 
 
@@ -325,7 +329,7 @@ def _unnest_statement(conn: Connection, table: Table, columns: Sequence[str],
         is_json = isinstance(column.type, JSON)
         kind = "TEXT" if is_json else column.type.compile(dialect=dialect)
         names.append(f"c{i}")
-        arrays.append(f"%(c{i})s::{kind}[]")
+        arrays.append(f"%(c{i})b::{kind}[]")
         picks.append(f'u."{name}"::JSON' if is_json else f'u."{name}"')
         processors.append(_json_processor(dialect, column.type) if is_json
                           else column.type.dialect_impl(dialect).bind_processor(dialect))
