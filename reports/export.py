@@ -179,7 +179,14 @@ class _Book:
     def _write(self, ws: Any, row: int, col: int, value: Any, kind: str) -> None:
         if value is None:
             return  # an empty cell, never 0
-        if isinstance(value, dt.datetime):
+        kind_of = type(value)
+        if kind_of is int or kind_of is float:  # the most common cells first
+            ws.write_number(row, col, value, self.numbers.get(kind))
+        elif kind_of is str:
+            text = _text(value)
+            if text:
+                ws.write_string(row, col, text)
+        elif isinstance(value, dt.datetime):
             local = value.astimezone(LOCAL_TZ).replace(tzinfo=None) if value.tzinfo else value
             ws.write_datetime(row, col, local.replace(microsecond=0), self.moment)
         elif isinstance(value, dt.date):

@@ -53,6 +53,9 @@ def _column(col: int) -> str:
     return _LETTERS[col]
 
 
+_column(255)
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -99,18 +102,19 @@ class Sheet:
 
     def _put(self, row: int, col: int, style: Style | None, tail: str) -> None:
         """The cell's element: its reference, its style if any, then ``tail``."""
-        index = self.book._style_index(style)
+        index = self.book._style_index(style) if style is not None else 0
         s = f' s="{index}"' if index else ""
         cells = self.rows.get(row)
         if cells is None:
             cells = self.rows[row] = {}
-        cells[col] = f'<c r="{_column(col)}{row + 1}"{s}{tail}'
+        letters = _LETTERS[col] if col < len(_LETTERS) else _column(col)
+        cells[col] = f'<c r="{letters}{row + 1}"{s}{tail}'
 
     def write_string(self, row: int, col: int, text: str, style: Style | None = None) -> None:
         self._put(row, col, style, f' t="s"><v>{self.book._string_index(text)}</v></c>')
 
     def write_number(self, row: int, col: int, value: float, style: Style | None = None) -> None:
-        if math.isnan(value) or math.isinf(value):  # as XlsxWriter's nan_inf_to_errors
+        if not math.isfinite(value):  # as XlsxWriter's nan_inf_to_errors
             formula, error = (("#NUM!", "#NUM!") if math.isnan(value)
                               else ("1/0", "#DIV/0!") if value > 0 else ("-1/0", "#DIV/0!"))
             self._put(row, col, style, f' t="e"><f>{formula}</f><v>{error}</v></c>')
