@@ -10,9 +10,9 @@
 -- The same figures as the unit_daily view. For a unit with units under it the days already
 -- summed in unit_day_totals are read from there (migration 0009); the days from the earliest
 -- write not summed yet (rollup_changes), and every day of a unit without units under it, are
--- computed from the snapshots: each one's previous snapshot by the (page_id, day) key, the
--- gap between the two in days through a day number worked out from the YYYY-MM-DD text, once
--- per pair of days, the same on both databases.
+-- computed from the snapshots: each one's previous snapshot by the (page_id, day) key (a few
+-- days) or a LAG (the whole period), the gap between the two in days through a day number
+-- worked out from the YYYY-MM-DD text, once per pair of days, the same on both databases.
 -- @param unit unit  the unit's code, as in the units file (e.g. 412); an unknown code is refused
 -- @param from date=today-30  first local day, YYYY-MM-DD or today-N
 -- @param to date=today  last local day, YYYY-MM-DD or today-N
@@ -58,8 +58,9 @@ unit_pages AS MATERIALIZED (
     WHERE u.code = :unit
 ),
 live_snaps AS MATERIALIZED (
-    -- The unit's snapshots of the computed days, each with its Page's previous snapshot,
-    -- found by the (page_id, day) key.
+    -- The unit's snapshots of the computed days, each with its Page's previous snapshot. Days
+    -- computed from within the period (a night not summed yet): the previous one is found by
+    -- the (page_id, day) key, for those days' snapshots only...
     SELECT ps.day,
            up.active,
            ps.followers_count,
@@ -75,8 +76,31 @@ live_snaps AS MATERIALIZED (
             ORDER BY x.day DESC LIMIT 1) AS prev_likes
     FROM unit_pages up
     JOIN page_snapshots ps ON ps.page_id = up.page_id AND ps.day >= up.live_from
-    WHERE (SELECT live_from FROM bounds) IS NOT NULL
+    WHERE (SELECT live_from FROM bounds) > :from
       AND ps.day <= :to
+    UNION ALL
+    -- ...the whole period (a unit without units under it, or the tree changed since the
+    -- summing): a LAG over its Pages' snapshots from 31 days before `from` (the oldest previous
+    -- snapshot a change may be against; an older one gives no change either way).
+    SELECT w.day, w.active, w.followers_count, w.fan_count, w.prev_day, w.prev_followers,
+           w.prev_likes
+    FROM (
+        SELECT ps.day,
+               pg.active,
+               ps.followers_count,
+               ps.fan_count,
+               LAG(ps.day) OVER w AS prev_day,
+               LAG(ps.followers_count) OVER w AS prev_followers,
+               LAG(ps.fan_count) OVER w AS prev_likes
+        FROM page_snapshots ps
+        JOIN pages pg ON pg.id = ps.page_id
+        WHERE (SELECT live_from FROM bounds) = :from
+          AND ps.page_id IN (SELECT page_id FROM unit_pages)
+          AND ps.day >= :from_lookback
+          AND ps.day <= :to
+        WINDOW w AS (PARTITION BY ps.page_id ORDER BY ps.day)
+    ) w
+    WHERE w.day >= :from
 ),
 groups AS (
     -- The snapshots of a day by the day of their previous one (and the Page's active flag): a
