@@ -455,9 +455,11 @@ def main() -> None:
                 print(f"  run {i + 1} {label:<10} {store.name:<10} c={concurrency:<3} "
                       f"{row['wall']:8.2f} s {row['calls']:5.2f} calls/Page {peak:6.1f} MB "
                       f"sandbox busy {row['busy']:4.0%}{note}", flush=True)
+        _built, sandbox_peak = ask("self")  # its high-water mark after serving every run
         ask("stop")
         sandbox.join(timeout=10)
-        report(results, n_pages, sample, runs, args, levels, built, sandbox_rss)
+        report(results, n_pages, sample, runs, args, levels, built,
+               (sandbox_rss, sandbox_peak))
     finally:
         for store in stores:
             store.drop()
@@ -468,7 +470,7 @@ def main() -> None:
 
 def report(results: dict[tuple[str, str, int], list[dict[str, float]]], n_pages: int,
            sample: int, runs: int, args: Any, levels: list[int], built: float,
-           sandbox_rss: float) -> None:
+           sandbox_rss: tuple[float, float]) -> None:
     def med(key: tuple[str, str, int], field: str) -> float:
         return statistics.median(r[field] for r in results[key])
 
@@ -486,7 +488,8 @@ def report(results: dict[tuple[str, str, int], list[dict[str, float]]], n_pages:
         print(f"  naive      = one call per edge, one Page after another ({how})")
     print("  fetch-only = fanpulse's own requests with saving replaced by nothing (what the "
           "sandbox allows)")
-    print(f"  sandbox world built in {built:.1f} s, sandbox peak RSS {sandbox_rss:.0f} MB\n")
+    print(f"  sandbox: world built in {built:.1f} s, RSS {sandbox_rss[0]:.0f} MB once built, "
+          f"peak {sandbox_rss[1]:.0f} MB after serving the backfill and every run\n")
     print(f"{'collector':<11} {'store':<10} {'conc':>4} {'wall s':>8} {'(min-max)':>17} "
           f"{'x naive':>8} {'x fetch':>8} {'calls/Page':>10} {'peak MB':>8} {'sandbox':>8}")
     for key in results:
