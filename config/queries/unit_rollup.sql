@@ -92,9 +92,13 @@ live_snaps AS MATERIALIZED (
                LAG(ps.day) OVER w AS prev_day,
                LAG(ps.followers_count) OVER w AS prev_followers,
                LAG(ps.fan_count) OVER w AS prev_likes
-        FROM page_snapshots ps
+        -- bounds first and tested twice: PostgreSQL skips the branch on the scalar test,
+        -- SQLite on the outer row (it would compute the window before the scalar test).
+        FROM bounds b
+        CROSS JOIN page_snapshots ps
         JOIN pages pg ON pg.id = ps.page_id
-        WHERE (SELECT live_from FROM bounds) = :from
+        WHERE b.live_from = :from
+          AND (SELECT live_from FROM bounds) = :from
           AND ps.page_id IN (SELECT page_id FROM unit_pages)
           AND ps.day >= :from_lookback
           AND ps.day <= :to
