@@ -145,6 +145,27 @@ def db_status(app: AppContext) -> None:
     click.echo(f"revision {current or 'none'} (latest {head}): {state}")
 
 
+@db_group.command("refresh-rollups")
+@click.option("--rebuild", is_flag=True,
+              help="Sum every day again, not only the days written since the last refresh.")
+@pass_app
+@friendly_errors
+def db_refresh_rollups(app: AppContext, rebuild: bool) -> None:
+    """Bring the roll-up totals (unit_day_totals) up to date.
+
+    The nightly collection and a units import do this by themselves; the unit_rollup saved
+    query is right either way and only slower on days not summed yet (docs/schema.md).
+    """
+    from fanpulse.storage.rollups import rebuild_rollups, refresh_rollups
+
+    engine = app.engine()
+    result = rebuild_rollups(engine) if rebuild else refresh_rollups(engine)
+    since = ("every day" if rebuild else f"from {result.since:%d/%m/%Y}" if result.since
+             else "nothing to do")
+    click.echo(f"Roll-up totals refreshed ({since}): {result.rows} rows written, "
+               f"{result.changes} logged changes consumed, {result.seconds:.1f} s.")
+
+
 @db_group.command("create-reader")
 @click.argument("name")
 @pass_app
@@ -189,6 +210,7 @@ def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None 
     Every caller (``units import``, the nightly re-import of ``schedule``) gets the guard: a
     file with no units, or one that would retire more than 10% of the active units, is refused
     with :class:`UnitsFileError` saying what would have happened, unless ``allow_retire``."""
+    from fanpulse.storage.rollups import refresh_after_writes
     from fanpulse.storage.units import RetireRefused, UnknownPredecessors, sync_units
 
     rows = read_units_file(path)
@@ -200,6 +222,8 @@ def import_units_file(engine: Engine, path: str | Path, now: dt.datetime | None 
             raise UnitsFileError(str(path), exc.problems) from None
         if dry_run:
             session.rollback()
+    if not dry_run:  # the roll-up totals follow the new tree, outside the import's lock
+        refresh_after_writes(engine)
     return len(rows), report.summary()
 
 

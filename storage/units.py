@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from fanpulse.config.units import LEVEL_RANK, UnitRow
 from fanpulse.storage.models import Page, PageMove, Unit, UnitChange, UnitMerge
-from fanpulse.storage.rollups import refresh_rollups
 
 ChangeLog = Callable[[Unit, str, str | None, str | None], None]
 
@@ -212,8 +211,10 @@ def sync_units(session: Session, rows: list[UnitRow], now: dt.datetime, *,
             # Kept with its history (reports still roll it up); no longer collected.
             page.active = False
     session.flush()
-    # The unit_rollup totals follow the new tree, in the same transaction (storage/rollups.py).
-    refresh_rollups(session.connection())
+    # The unit_rollup totals follow the new tree after the import commits (the caller runs
+    # storage.rollups.refresh_after_writes): a tree change sums every day again, tens of
+    # seconds on SQLite, which must not hold the store's write lock (a collection waiting on
+    # it) nor be spent on a dry run. Until then the saved query computes the days live.
     return report
 
 

@@ -118,3 +118,10 @@ def test_a_bad_period_names_the_option_that_holds_it() -> None:
         result = CliRunner().invoke(cli, ["report", option, value])
         assert result.exit_code == 2, result.output
         assert f"Invalid value for {option}: '{value}' {words}" in result.output
+
+
+def test_refresh_rollups_command() -> None:
+    run("units", "import", str(PACKAGED_UNITS))
+    assert "nothing to do" in run("db", "refresh-rollups").output  # the import summed it
+    rebuilt = run("db", "refresh-rollups", "--rebuild").output
+    assert rebuilt.startswith("Roll-up totals refreshed (every day):"), rebuilt

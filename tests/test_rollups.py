@@ -224,7 +224,7 @@ def test_a_merge_of_units_is_summed_by_the_import(engine: Engine, tmp_path: Path
     second = tmp_path / "2025.csv"
     second.write_text(UNITS_2025, encoding="utf-8")
     import_units_file(engine, second, now=dt.datetime(2025, 8, 29, tzinfo=dt.UTC))
-    assert pending(engine) == {}  # sync_units summed the new tree in its transaction
+    assert pending(engine) == {}  # the import summed the new tree once committed
     with engine.connect() as conn:
         summed = {c for (c,) in conn.execute(text(
             "SELECT DISTINCT u.code FROM unit_day_totals t JOIN units u ON u.id = t.unit_id"))}
