@@ -139,12 +139,20 @@ def refresh_rollups(bind: Engine | Connection,
     """Bring ``unit_day_totals`` up to date with every write logged in ``rollup_changes``
     (and recompute from ``since_day`` on as well, when given), then clear those log rows.
 
-    With an Engine it runs in its own transaction; with a Connection it runs in the caller's
-    (``sync_units`` passes its session's, so the import and its totals commit together).
+    With an Engine it runs in its own transaction; with a Connection it runs in the caller's.
     Nothing is needed for correctness: the saved query computes whatever is not summed yet.
     """
     if isinstance(bind, Engine):
-        with bind.begin() as conn:
+        # PostgreSQL: one snapshot for the whole refresh. Under READ COMMITTED each statement
+        # sees the rows committed before it, so a collection committing between the summing
+        # and the clearing of the log would have its change cleared unsummed; under
+        # REPEATABLE READ the clearing sees only the changes the summing saw. (SQLite has one
+        # writer at a time: a write committed meanwhile makes this transaction fail, and the
+        # next refresh catches up.) The lock below keeps refreshes from overlapping, and no
+        # one else writes the totals, so this never fails to serialise.
+        options = ({"isolation_level": "REPEATABLE READ"}
+                   if bind.dialect.name == "postgresql" else {})
+        with bind.connect().execution_options(**options) as conn, conn.begin():
             return _refresh(conn, since_day)
     return _refresh(bind, since_day)
 

@@ -230,3 +230,44 @@ def test_a_merge_of_units_is_summed_by_the_import(engine: Engine, tmp_path: Path
             "SELECT DISTINCT u.code FROM unit_day_totals t JOIN units u ON u.id = t.unit_id"))}
     assert "40" in summed and not summed & {"40101", "50001", "50002"}
     assert assert_like_the_view(engine, periods, leaves=10)
+
+
+def test_a_night_committed_during_a_refresh_is_not_cleared_unsummed(engine: Engine) -> None:
+    """PostgreSQL: a collection wrote a snapshot (its change logged with an id) before the
+    refresh read the log, and commits after the refresh summed the days but before it clears
+    the log. Its change must stay logged (REPEATABLE READ), else the totals would miss that
+    snapshot for good. (SQLite has one writer at a time.)"""
+    import pytest
+    from sqlalchemy import event
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite lets no other writer in during a refresh")
+    synthetic(engine)
+    late = engine.connect()
+    late_txn = late.begin()
+    page_id = late.execute(text("SELECT MIN(id) FROM pages WHERE active")).scalar_one()
+    late.execute(text(
+        "INSERT INTO page_snapshots (page_id, day, followers_count, fan_count, collected_at) "
+        "SELECT page_id, CAST(:day AS DATE), followers_count + 1000, fan_count, collected_at "
+        "FROM page_snapshots WHERE page_id = :page ORDER BY day DESC LIMIT 1"),
+        {"day": END + dt.timedelta(days=2), "page": page_id})  # logged, not committed
+    add_night(engine, END + dt.timedelta(days=1))  # committed, with later log ids
+    fired: list[bool] = []
+
+    def commit_meanwhile(conn, cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("INSERT INTO unit_day_totals") and not fired:
+            fired.append(True)
+            late_txn.commit()
+
+    event.listen(engine, "after_cursor_execute", commit_meanwhile)
+    try:
+        refresh_rollups(engine)
+    finally:
+        event.remove(engine, "after_cursor_execute", commit_meanwhile)
+        late.close()
+    assert fired
+    assert pending(engine).get("snapshot", 0) > 0  # the late snapshot is still to be summed
+    assert_like_the_view(engine, [("2026-11-20", "2026-11-28")])
+    refresh_rollups(engine)
+    assert pending(engine) == {}
+    assert_like_the_view(engine, [("2026-11-20", "2026-11-28")])
