@@ -121,7 +121,11 @@ def serve(units: str, pages: int, latency_ms: float, history_days: int, conn: An
             elif command == "advance":
                 world.advance(days=1)
             elif command == "reset":
+                # Every run is the same night, so without this the app's rolling hour of
+                # calls (200,000 in the sandbox) would carry over from run to run: at 50,000
+                # Pages (~88,500 calls a night) the third night would pause for app usage.
                 server.stats.reset()
+                world.usage.reset()
             if command == "stats":
                 conn.send((server.stats.total_calls, server.stats.http_requests, cpu_seconds()))
             elif command == "self":
