@@ -10,8 +10,11 @@ The night reads as four steps, each a module you can name:
    without a role get their public node read.
 3. **send** (``collector/night.py``): batches of 50 with ``concurrency`` in flight, one
    retry policy, follow-up pages of long listings; what each Page yielded is an ``Outcome``
-   (``collector/outcome.py``).
-4. **save** (``collector/persist.py``): one transaction per Page, idempotent upserts.
+   (``collector/outcome.py``). Sending never waits for saving: finished Pages go on a
+   bounded queue that the caller's thread empties.
+4. **save** (``collector/persist.py``): a group of finished Pages per transaction, a few
+   multi-row upserts per table, each Page whole (a refused Page is saved alone and fails
+   alone).
 
 A failing Page is recorded with its reason and the run carries on; only a failure of the
 configured token itself, or an app-wide throttle, stops the calls.

@@ -138,7 +138,7 @@ def test_settings_command_masks_the_database_password() -> None:
 
 def test_the_example_file_still_loads() -> None:
     example = Path(__file__).resolve().parent.parent / "config" / "fanpulse.example.toml"
-    assert load_settings(example, env={}).concurrency == 4
+    assert load_settings(example, env={}).concurrency == 8
 
 
 # -- the store a command opens: read-only commands never create one -----------------------------
