@@ -18,7 +18,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -28,9 +27,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+
+# UTCDateTime is re-exported: the migrations import it from here.
+from fanpulse.storage.types import UTCDateTime as UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -39,35 +39,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware datetimes in, aware UTC datetimes out, UTC on disk.
-
-    SQLite has no time zone type, so values are stored as naive UTC text there; on PostgreSQL
-    the column is ``timestamptz``. Naive datetimes are refused: they hide bugs.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: fanpulse stores aware UTC times only")
-        utc = value.astimezone(dt.UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, dt.datetime):
-            value = dt.datetime.fromisoformat(str(value))
-        result: dt.datetime = value
-        if result.tzinfo is None:
-            return result.replace(tzinfo=dt.UTC)
-        return result.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
