@@ -336,6 +336,7 @@ def add_campaign(path: str | Path, campaign: Campaign) -> None:
     except tomllib.TOMLDecodeError as exc:
         raise CampaignsFileError(str(path), [f"not valid TOML: {exc}"]) from None
     parse_campaigns(data, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(after, encoding="utf-8")
     temporary.replace(path)

@@ -112,6 +112,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "set. Empty: use the units already in the store.",
     ),
     SettingSpec(
+        "campaigns_file", "str", "config/campaigns.toml",
+        "Campaigns file (TOML: name, dates, hashtags, keywords, links, directive posts; "
+        "docs/campaigns.md). A file that does not exist means no campaigns.",
+    ),
+    SettingSpec(
         "timezone", "str", "Asia/Ho_Chi_Minh",
         "Time zone used to show times and to decide which local day a snapshot belongs to. "
         "Times are always stored in UTC.",
@@ -192,6 +197,7 @@ class Settings:
     app_secret: str = field(default="", repr=False)
     app_id: str = ""
     units_file: str = ""
+    campaigns_file: str = "config/campaigns.toml"
     timezone: str = "Asia/Ho_Chi_Minh"
     schedule_cron: str = "0 2 * * *"
     misfire_grace_seconds: int = 3600

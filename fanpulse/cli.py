@@ -74,6 +74,7 @@ def collect_once(*args: Any, **kwargs: Any) -> RunResult:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              lazy={"sandbox": "fanpulse.sandbox.cli:sandbox_group",
                    "access": "fanpulse.cmd_access:access_group",
+                   "campaigns": "fanpulse.cmd_campaigns:campaigns_group",
                    "query": "fanpulse.cmd_query:query_command",
                    "report": "fanpulse.cmd_report:report_command"})
 @click.option("--config", "config_file", envvar="FANPULSE_CONFIG", type=click.Path(),
