@@ -331,6 +331,8 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
     """
     from fanpulse.config.settings import SPECS
     from fanpulse.demo import (
+        DEMO_STORE,
+        DEMO_STORE_2025,
         DemoStoreRefused,
         demo_store_url,
         open_demo_store,
@@ -348,14 +350,7 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
         click.echo(f"Note: the demo leaves the database_url store alone; it writes to {url}.",
                    err=True)
     def refused(exc: Exception) -> NoReturn:
-        if shape == "2024":
-            refuse_demo(exc, store)
-        hint = ("give --store a new file, or leave --store out (the demo then uses "
-                "fanpulse-demo-2025.db)" if store else
-                "fanpulse-demo-2025.db holds another demo or other data: move it away, or "
-                "give --store a new file")
-        click.echo(f"Refused: {exc}. To run the demo, {hint}.", err=True)
-        sys.exit(1)
+        refuse_demo(exc, store, DEMO_STORE_2025 if shape == "2025" else DEMO_STORE)
 
     try:
         engine = open_demo_store(url, path, shape)
@@ -402,11 +397,12 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
         engine.dispose()
 
 
-def refuse_demo(exc: Exception, store: str | None) -> NoReturn:
-    """The demo's one-line refusal, with what to do, and exit code 1."""
-    hint = ("give --store a new file, or leave --store out (the demo then uses "
-            "fanpulse-demo.db)" if store else
-            "fanpulse-demo.db holds another demo or other data: move it away, or give "
+def refuse_demo(exc: Exception, store: str | None, demo_file: str) -> NoReturn:
+    """The demo's one-line refusal, with what to do, and exit code 1. ``demo_file``: the
+    store the demo uses when --store is left out (the 2025 shape has its own)."""
+    hint = (f"give --store a new file, or leave --store out (the demo then uses "
+            f"{demo_file})" if store else
+            f"{demo_file} holds another demo or other data: move it away, or give "
             "--store a new file")
     click.echo(f"Refused: {exc}. To run the demo, {hint}.", err=True)
     sys.exit(1)
