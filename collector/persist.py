@@ -25,6 +25,7 @@ from fanpulse.storage.models import Page, PageInsight, PageSnapshot, PostInsight
 from fanpulse.storage.runs import page_error_row, record_page_errors
 from fanpulse.storage.save import (
     mark_posts_deleted_group,
+    page_node_values,
     save_posts_group,
     storable_count,
     storable_row,
@@ -122,7 +123,7 @@ def write_group(conn: Connection, outcomes: Sequence[Outcome], run_id: int, now:
             continue
         values: dict[str, Any] = {}
         if outcome.node is not None:
-            node_values, node_escaped = _node_values(outcome.node, stored[page_id])
+            node_values, node_escaped = page_node_values(outcome.node, stored[page_id])
             values.update(node_values)
             escaped += node_escaped
             snapshots.append(_snapshot(page_id, day, now, audience_counts(outcome.node),
@@ -199,21 +200,6 @@ def _snapshot(page_id: int, day: dt.date, collected_at: dt.datetime, counts: dic
             "followers_count": counts.get("followers_count"),
             "talking_about_count": counts.get("talking_about_count"),
             "run_id": run_id, "source": source}
-
-
-def _node_values(node: dict[str, Any], graph_id: str | None) -> tuple[dict[str, Any], int]:
-    """What the Page node says about itself (``pages`` columns: name, username, link,
-    published; its id when the store has none), and how many texts had to be escaped."""
-    texts: dict[str, str] = {}
-    if node.get("id") and not graph_id:
-        texts["graph_id"] = str(node["id"])
-    for column in ("name", "username", "link"):
-        if node.get(column):
-            texts[column] = str(node[column])
-    values, escaped = storable_row(texts)
-    if "is_published" in node:
-        values["is_published"] = bool(node["is_published"])
-    return values, escaped
 
 
 def _problem_rows(outcomes: Sequence[Outcome], run_id: int,

@@ -12,9 +12,9 @@ The night reads as four steps, each a module you can name:
    retry policy, follow-up pages of long listings; what each Page yielded is an ``Outcome``
    (``collector/outcome.py``). Sending never waits for saving: finished Pages go on a
    bounded queue that the caller's thread empties.
-4. **save** (``collector/persist.py``): a group of finished Pages per transaction, a few
-   multi-row upserts per table, each Page whole (a refused Page is saved alone and fails
-   alone).
+4. **save** (``collector/persist.py``): a group of finished Pages per transaction, one
+   upsert statement per table for all the group's rows, each Page whole (a refused Page is
+   saved alone and fails alone).
 
 A failing Page is recorded with its reason and the run carries on; only a failure of the
 configured token itself, or an app-wide throttle, stops the calls.

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fanpulse.storage.models import InsightsBacklog
-from fanpulse.storage.save import storable_text
+from fanpulse.storage.save import dialect_insert, storable_text
 
 Window = tuple[dt.date, dt.date]
 
@@ -93,12 +92,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         _STATEMENTS[dialect, "old"] = delete(table).where(
             table.c.page_id == bindparam("page_id_"),
             table.c.until <= bindparam("oldest_", type_=day))
-        if dialect == "postgresql":
-            insert: Any = postgresql.insert(table)
-        elif dialect == "sqlite":
-            insert = sqlite.insert(table)
-        else:  # pragma: no cover - only the two supported stores
-            raise NotImplementedError(f"backlog on {dialect}")
+        insert = dialect_insert(dialect, table)
         _STATEMENTS[dialect, "failed"] = insert.on_conflict_do_update(
             index_elements=["page_id", "since", "until"],
             set_={"attempts": table.c.attempts + 1,

@@ -156,14 +156,18 @@ def _cached_upsert(dialect: str, table: Table, keys: Sequence[str], first: Mappi
     return statement
 
 
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The INSERT of the store's dialect, which has ON CONFLICT (upserts)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"upsert on {dialect}")  # pragma: no cover - two stores only
+
+
 def _upsert_statement(dialect: str, table: Table, keys: Sequence[str],
                       columns: Sequence[str]) -> Any:
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:  # pragma: no cover - only the two supported stores
-        raise NotImplementedError(f"upsert on {dialect}")
+    insert = dialect_insert(dialect, table)
     if not columns:
         return insert.on_conflict_do_nothing(index_elements=list(keys))
     excluded = insert.excluded
@@ -171,11 +175,12 @@ def _upsert_statement(dialect: str, table: Table, keys: Sequence[str],
                                         set_={c: excluded[c] for c in columns})
 
 
-def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> int:
-    """Update what the Page node says about itself (name, username, link, published).
-    Returns how many of those values had to be escaped to be stored."""
+def page_node_values(node: dict[str, Any], graph_id: str | None) -> tuple[dict[str, Any], int]:
+    """What the Page node says about itself as ``pages`` columns (name, username, link,
+    published; its id when the store has none: ``graph_id``), and how many of those values
+    had to be escaped to be stored."""
     texts: dict[str, str] = {}
-    if node.get("id") and not page.graph_id:
+    if node.get("id") and not graph_id:
         texts["graph_id"] = str(node["id"])
     for column in ("name", "username", "link"):
         if node.get(column):
@@ -183,6 +188,13 @@ def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> int:
     values, escaped = storable_row(texts)
     if "is_published" in node:
         values["is_published"] = bool(node["is_published"])
+    return values, escaped
+
+
+def save_page_node(session: Session, page: Page, node: dict[str, Any]) -> int:
+    """Update what the Page node says about itself (name, username, link, published).
+    Returns how many of those values had to be escaped to be stored."""
+    values, escaped = page_node_values(node, page.graph_id)
     if values:
         session.execute(update(Page).where(Page.id == page.id).values(**values))
     return escaped
@@ -334,15 +346,9 @@ def _unnest_statement(conn: Connection, table: Table, columns: Sequence[str],
         processors.append(_json_processor(dialect, column.type) if is_json
                           else column.type.dialect_impl(dialect).bind_processor(dialect))
     quoted = ", ".join(f'"{name}"' for name in columns)
-    updates = (update_columns if update_columns is not None
-               else [c for c in columns if c not in keys and c != "id"])
     sql = (f'INSERT INTO "{table.name}" ({quoted}) SELECT {", ".join(picks)} '
            f'FROM unnest({", ".join(arrays)}) AS u({quoted}) '
-           f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) ')
-    if updates:
-        sql += "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
-    else:
-        sql += "DO NOTHING"
+           + _on_conflict(columns, keys, update_columns))
     if returning:
         sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
     found = (sql, names, processors)
@@ -489,6 +495,20 @@ def update_pages_group(conn: Connection, changes: Sequence[tuple[int, dict[str, 
 _PLAIN: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
 
 
+def _on_conflict(columns: Sequence[str], keys: Sequence[str],
+                 update_columns: Sequence[str] | None) -> str:
+    """The ON CONFLICT clause of a hand-written upsert (the same text on both stores):
+    ``update_columns`` are set from the new row, by default every column but the keys and
+    ``id``; none means DO NOTHING."""
+    updates = (update_columns if update_columns is not None
+               else [c for c in columns if c not in keys and c != "id"])
+    target = ", ".join(f'"{k}"' for k in keys)
+    if not updates:
+        return f"ON CONFLICT ({target}) DO NOTHING"
+    return (f"ON CONFLICT ({target}) DO UPDATE SET "
+            + ", ".join(f'"{c}" = excluded."{c}"' for c in updates))
+
+
 def _sqlite_upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
                    keys: Sequence[str], update_columns: Sequence[str] | None) -> None:
     columns = list(rows[0])
@@ -498,13 +518,9 @@ def _sqlite_upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, A
     if found is None:
         dialect = conn.dialect
         quoted = ", ".join(f'"{name}"' for name in columns)
-        updates = (update_columns if update_columns is not None
-                   else [c for c in columns if c not in keys and c != "id"])
         sql = (f'INSERT INTO "{table.name}" ({quoted}) VALUES '
                f'({", ".join("?" for _ in columns)}) '
-               f'ON CONFLICT ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) ')
-        sql += ("DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates)
-                if updates else "DO NOTHING")
+               + _on_conflict(columns, keys, update_columns))
         processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                       for name in columns]
         found = (sql, processors)
