@@ -22,6 +22,7 @@ from fanpulse.storage.query import load_saved_queries, run_query, run_saved
 from fanpulse.storage.rollups import EPOCH, rebuild_rollups, refresh_rollups
 from fanpulse.storage.save import upsert
 from fanpulse.storage.synthetic import fill_synthetic
+from tests.test_reform import FILE_2024, FILE_2025
 
 END = dt.date(2026, 11, 25)
 COLUMNS = ("day, pages_reporting, followers, followers_change, likes, likes_change, posts, "
@@ -188,26 +189,10 @@ def test_a_page_no_longer_collected_follows_the_one_day_rule(engine: Engine) -> 
     assert assert_like_the_view(engine)
 
 
-UNITS_2024 = """code,name,level,parent_code,page
-40,Tỉnh,province,,pagep
-401,Huyện Một,district,40,paged1
-402,Huyện Hai,district,40,
-40101,Xã A,commune,401,pagea
-40102,Xã B,commune,401,pageb
-40201,Xã C,commune,402,pagec
-40202,Xã D,commune,402,paged
-"""
-UNITS_2025 = """code,name,level,parent_code,page,formed_from,effective
-40,Tỉnh,province,,pagep,401 402,2025-07-01
-40101,Xã A Mới,commune,40,pagea,40101 40102,2025-07-01
-50001,Xã Hợp Nhất,commune,40,pagec,40201 40202:part,2025-07-01
-50002,Xã Tách,commune,40,,40202:part,2025-07-01
-"""
-
 
 def test_a_merge_of_units_is_summed_by_the_import(engine: Engine, tmp_path: Path) -> None:
     first = tmp_path / "2024.csv"
-    first.write_text(UNITS_2024, encoding="utf-8")
+    first.write_text(FILE_2024, encoding="utf-8")
     import_units_file(engine, first, now=dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
     with transaction(engine) as s:
         for n, page in enumerate(s.query(Page).order_by(Page.id)):
@@ -222,7 +207,7 @@ def test_a_merge_of_units_is_summed_by_the_import(engine: Engine, tmp_path: Path
     periods = [("2025-05-01", "2025-08-28"), ("2025-06-20", "2025-07-10")]
     assert assert_like_the_view(engine, periods)
     second = tmp_path / "2025.csv"
-    second.write_text(UNITS_2025, encoding="utf-8")
+    second.write_text(FILE_2025, encoding="utf-8")
     import_units_file(engine, second, now=dt.datetime(2025, 8, 29, tzinfo=dt.UTC))
     assert pending(engine) == {}  # the import summed the new tree once committed
     with engine.connect() as conn:
