@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fanpulse.config.matching import fold
+from fanpulse.config.units import read_day
 
 KEYS = ("key", "name", "from", "to", "hashtags", "keywords", "links", "seeds", "carry_days")
 RULES = ("hashtags", "keywords", "links", "seeds")
@@ -45,7 +46,6 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _GRAPH_POST_ID = re.compile(r"^\d{5,25}_\d{5,25}$")
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|mibextid|ref|__cft__.*|__tn__)$")
 _FACEBOOK = re.compile(r"^((www|m|web|mbasic|vi-vn)\.)?(facebook|fb)\.com$")
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
 
 class CampaignsFileError(ValueError):
@@ -285,12 +285,8 @@ def _date(value: Any, name: str, problems: list[str]) -> dt.date | None:
         return None
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
-        for fmt in DATE_FORMATS:
-            try:
-                return dt.datetime.strptime(value.strip(), fmt).date()
-            except ValueError:
-                pass
+    if isinstance(value, str) and (day := read_day(value)) is not None:
+        return day
     problems.append(f"{name} must be a date (2026-11-25 or \"25/11/2026\"); got {value!r}")
     return None
 

@@ -286,6 +286,18 @@ def parse_units_text(text: str, path: str = "<units>") -> list[UnitRow]:
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
 
+def read_day(text: str) -> dt.date | None:
+    """A day as staff write it, YYYY-MM-DD or DD/MM/YYYY; None when it is neither (the
+    caller says what was wrong, and where). Also used by the campaigns file and the
+    commands' date options."""
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def _formation(line: int, code: str, formed_from: str, effective: str
                ) -> tuple[tuple[Predecessor, ...], dt.date | None, list[str]]:
     """The row's ``formed_from`` and ``effective`` cells, read and checked on their own."""
@@ -305,16 +317,9 @@ def _formation(line: int, code: str, formed_from: str, effective: str
             continue
         seen.add(old)
         predecessors.append(Predecessor(old, whole))
-    day: dt.date | None = None
-    if effective:
-        for fmt in DATE_FORMATS:
-            try:
-                day = dt.datetime.strptime(effective, fmt).date()
-                break
-            except ValueError:
-                continue
-        else:
-            problems.append(f"line {line}: effective date '{effective}' of unit '{code}' is not "
+    day = read_day(effective) if effective else None
+    if effective and day is None:
+        problems.append(f"line {line}: effective date '{effective}' of unit '{code}' is not "
                             "a date (write YYYY-MM-DD, e.g. 2025-07-01)")
     if predecessors and day is None and not problems:
         problems.append(f"line {line}: unit '{code}' is formed from "

@@ -9,19 +9,16 @@ from pathlib import Path
 import click
 
 from fanpulse.app import progress_line
-
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+from fanpulse.config.units import read_day
 
 
 def parse_day(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     """A day written YYYY-MM-DD or DD/MM/YYYY (as Vietnamese staff write it)."""
     if value is None:
         return None
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
+    day = read_day(value)
+    if day is not None:
+        return day
     raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD or DD/MM/YYYY",
                              param=param)
 
