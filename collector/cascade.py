@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
 
-from fanpulse.config.campaigns import plain_url, seed_post_keys, urls_in
+from fanpulse.config.campaigns import seed_post_keys, urls_in
 from fanpulse.config.matching import fold
 
 SHARE, LINK, TEXT = "share", "link", "text"
@@ -68,9 +68,7 @@ class Seed:
     @classmethod
     def make(cls, post_id: int, graph_id: str, page_id: int, created: dt.datetime,
              message: str | None, permalink_url: str | None) -> Seed:
-        keys = {graph_id}
-        if "_" in graph_id:
-            keys.add("_" + graph_id.split("_", 1)[1])
+        keys = id_keys(graph_id)
         if permalink_url:
             keys |= seed_post_keys(permalink_url)
         return cls(post_id, graph_id, page_id, created, message, permalink_url,
@@ -97,21 +95,20 @@ class Carry:
     score: float  # 1.0 for a share or a link; the text containment otherwise
 
 
+def id_keys(value: str) -> set[str]:
+    """A post id as a seed's keys hold it: itself, and its own number as ``_NUMBER`` (the end
+    of a Graph id ``PAGE_NUMBER``, or a bare number)."""
+    return {value, "_" + value.rpartition("_")[2]}
+
+
 def link_keys(candidate: Candidate) -> set[str]:
     """What a post's addresses and attachment targets may equal of a seed's keys."""
     found: set[str] = set()
     for value in [*urls_in(candidate.message), *candidate.links]:
         if value.isdigit() or re.fullmatch(r"\d+_\d+", value):
-            found.add(value)
-            if "_" in value:
-                found.add("_" + value.split("_", 1)[1])
-            else:
-                found.add("_" + value)
-            continue
-        found |= seed_post_keys(value)
-        plain = plain_url(value)
-        if plain is not None:
-            found.add(plain)
+            found |= id_keys(value)
+        else:
+            found |= seed_post_keys(value)  # its plain address and the ids it names
     return found
 
 
