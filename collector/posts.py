@@ -26,7 +26,11 @@ _TYPE_KEYS = {"like": "like", "love": "love", "care": "care", "haha": "haha", "w
 BASE_FIELDS = (
     "id", "created_time", "message", "permalink_url", "status_type", "shares",
     "reactions.summary(total_count).limit(0)", "comments.summary(true).limit(0)",
+    # What says which post a post carries (collector/cascade.py, docs/campaigns.md): the shared
+    # post of a share, and the addresses and targets its attachments name.
+    "parent_id", "attachments{url,target{id,url}}",
 )
+LINKS_SEPARATOR = "\n"  # posts.attachment_links: one address or id per line
 
 
 def post_fields(post_metrics: Sequence[str]) -> str:
@@ -59,7 +63,32 @@ def post_row(item: dict[str, Any]) -> tuple[dict[str, Any], int]:
         "message": _text(item.get("message")),
         "permalink_url": _text(item.get("permalink_url")),
         "status_type": _text(item.get("status_type")),
+        "parent_id": _text(item.get("parent_id")),
+        "attachment_links": LINKS_SEPARATOR.join(attachment_links(item)) or None,
     })
+
+
+def attachment_links(item: dict[str, Any]) -> list[str]:
+    """The addresses and ids a post's attachments name (``url``, ``target.url``,
+    ``target.id``, subattachments included), each once, in the order Graph gave them."""
+    found: dict[str, None] = {}
+
+    def visit(block: Any) -> None:
+        data = block.get("data") if isinstance(block, dict) else None
+        for attachment in data if isinstance(data, list) else []:
+            if not isinstance(attachment, dict):
+                continue
+            target = attachment.get("target")
+            values = [attachment.get("url")]
+            if isinstance(target, dict):
+                values += [target.get("url"), target.get("id")]
+            for value in values:
+                if isinstance(value, str | int) and str(value).strip():
+                    found[str(value).strip()] = None
+            visit(attachment.get("subattachments"))
+
+    visit(item.get("attachments"))
+    return list(found)
 
 
 def engagement_row(item: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,9 @@ The night reads as four steps, each a module you can name:
    upsert statement per table for all the group's rows, each Page whole (a refused Page is
    saved alone and fails alone).
 
+After the night: the roll-up totals are brought up to date (storage/rollups.py) and the
+campaigns' carries worked out again from the posts now stored (storage/campaigns.py).
+
 A failing Page is recorded with its reason and the run carries on; only a failure of the
 configured token itself, or an app-wide throttle, stops the calls.
 """
@@ -23,17 +26,21 @@ configured token itself, or an app-wide throttle, stops the calls.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from fanpulse.collector.graph import GraphClient
 from fanpulse.collector.night import Night, Progress
 from fanpulse.collector.outcome import RunResult, Target
 from fanpulse.collector.plan import PageState
+from fanpulse.config.campaigns import CampaignsFileError
 from fanpulse.config.settings import Settings
 from fanpulse.storage.backlog import pending_windows
+from fanpulse.storage.campaigns import describe, detect_from_file
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page, Unit
 from fanpulse.storage.rollups import refresh_after_writes
@@ -45,6 +52,8 @@ from fanpulse.storage.runs import (
     start_run,
     take_lock,
 )
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
@@ -77,6 +86,20 @@ def load_targets(engine: Engine) -> list[Target]:
 
 class NothingToCollect(ValueError):
     """No active Page in the store: the run would succeed while collecting nothing."""
+
+
+def detect_after_collection(settings: Settings, engine: Engine, now: dt.datetime) -> None:
+    """The campaigns' seeds, matches and carries from the posts now stored
+    (storage/campaigns.py). Never fails the collection: a refused campaigns file or a database
+    error is logged, and the campaigns keep what the last detection stored."""
+    try:
+        for found in detect_from_file(engine, settings.campaigns_file, settings.tz, now):
+            log.info("campaign %s", describe(found))
+    except CampaignsFileError as exc:
+        log.error("campaigns not updated: the campaigns file was refused (fanpulse campaigns "
+                  "check %s): %s", exc.path, "; ".join(exc.problems))
+    except (SQLAlchemyError, OSError) as exc:
+        log.error("campaigns not updated: %s: %s", type(exc).__name__, exc)
 
 
 def collect_once(settings: Settings, engine: Engine, client: GraphClient | None = None, *,
@@ -113,6 +136,7 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
             with Heartbeat(engine, owner, run_id):
                 result = night.run(targets)
             refresh_after_writes(engine)  # the unit_rollup totals (storage/rollups.py)
+            detect_after_collection(settings, engine, clock())
             return result
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.

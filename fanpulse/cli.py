@@ -388,6 +388,12 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
             f"{summary.page_insights} insight values. Nightly Graph calls per Page: "
             f"{sum(calls) / len(calls):.2f}."
         )
+        if summary.campaigns:
+            from fanpulse.storage.campaigns import describe
+
+            click.echo(f"\nCampaigns followed ({summary.campaigns_file}):")
+            for found in summary.campaigns:
+                click.echo(f"  {describe(found)}")
         shown = engine.url.render_as_string(hide_password=True)
         click.echo(f"Store: {shown} (`fanpulse --database-url {shown} status` shows the runs)")
         after_demo(engine, shape)

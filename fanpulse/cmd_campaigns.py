@@ -7,10 +7,12 @@ import datetime as dt
 import sys
 from pathlib import Path
 from typing import NoReturn
+from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.engine import Engine
 
-from fanpulse.app import AppContext
+from fanpulse.app import AppContext, friendly_errors, pass_app
 from fanpulse.cmd_report import parse_day
 from fanpulse.config.campaigns import (
     DEFAULT_CARRY_DAYS,
@@ -21,6 +23,7 @@ from fanpulse.config.campaigns import (
     read_campaigns_file,
 )
 from fanpulse.config.settings import SettingsError
+from fanpulse.storage.db import StoreError
 
 NEW = "the new campaign"
 
@@ -129,3 +132,43 @@ def campaigns_add(ctx: click.Context, key: str, name: str, starts: dt.date, ends
         click.echo(f"Error: cannot write {path}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     click.echo(f"Added to {path}: {_describe(read_campaigns_file(path)[-1])}")
+    app = ctx.find_object(AppContext)
+    try:
+        engine = app.engine(create=False) if app else None
+    except StoreError:
+        engine = None  # no store yet: the first collection applies it
+    if engine is None:
+        click.echo("No store yet: the first collection applies it to the posts it stores.")
+        return
+    _detect(engine, path, app.settings.tz if app else None)
+
+
+def _detect(engine: Engine, path: Path, tz: ZoneInfo | None) -> None:
+    """Work the campaigns out again from the posts stored, and say what was found."""
+    from fanpulse.storage.campaigns import describe, detect_from_file
+
+    try:
+        results = detect_from_file(engine, path, tz or ZoneInfo("Asia/Ho_Chi_Minh"))
+    except CampaignsFileError as exc:
+        _refused(exc)
+    if not results:
+        click.echo(f"No campaigns in {path}: the store holds none now.")
+    for found in results:
+        click.echo(f"Applied to the posts stored: {describe(found)}")
+
+
+@campaigns_group.command("detect")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@pass_app
+@friendly_errors
+@click.pass_context
+def campaigns_detect(ctx: click.Context, app: AppContext, file: str | None) -> None:
+    """Find each campaign's directive posts, the posts that carry them and the posts that meet
+    its rules, among the posts already stored.
+
+    The nightly collection does this after each night; run it after editing the campaigns
+    file by hand. It rewrites what the store holds of each campaign (a campaign taken out
+    of the file is removed); the posts themselves are never changed.
+    """
+    path = _file(ctx, file)
+    _detect(app.engine(), path, app.settings.tz)

@@ -18,16 +18,20 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from fanpulse.collector.run import RunResult, collect_once
+from fanpulse.config.campaigns import HEADER as CAMPAIGNS_HEADER
+from fanpulse.config.campaigns import Campaign, campaign_toml, make_campaign
 from fanpulse.config.settings import Settings
 from fanpulse.config.units import UnitRow, read_units_file
 from fanpulse.sandbox import SandboxServer, World
 from fanpulse.sandbox.tokens import DEFAULT_TOKEN
+from fanpulse.storage.campaigns import Detected, detect_from_file
 from fanpulse.storage.db import current_revision, ensure_schema, make_engine, transaction
 from fanpulse.storage.models import (
     CollectionRun,
@@ -49,6 +53,9 @@ DEMO_TRIGGER = "demo"
 SHAPES = ("2024", "2025")
 # The 2025 shape's own store and report folder: never a 2024-shape demo's.
 DEMO_STORE_2025 = "fanpulse-demo-2025.db"
+# The campaigns the demo follows (the sandbox's directive posts), written for each run.
+DEMO_CAMPAIGNS = "fanpulse-demo-campaigns.toml"
+DEMO_CAMPAIGNS_2025 = "fanpulse-demo-2025-campaigns.toml"
 DEMO_REPORT_DIR_2025 = "fanpulse-demo-2025-reports"
 # The reform the 2025 shape applies (formed_from/effective filled, the 2024 file's Pages).
 REFORM_UNITS = Path(__file__).resolve().parent / "config" / "units.nghe-an-2025.csv"
@@ -193,6 +200,31 @@ class DemoSummary:
     reform_day: dt.date | None = None  # the 2025 shape: the day the reform took effect
     reform_after: int = 0  # runs collected before the reform (the backfill is the first)
     reform_summary: str = ""  # what the import of the 2025 file changed
+    campaigns_file: str = ""  # the campaigns the demo followed (docs/campaigns.md)
+    campaigns: list[Detected] = field(default_factory=list)
+
+
+def demo_campaigns_path(shape: str = "2024") -> Path:
+    return Path(DEMO_CAMPAIGNS_2025 if shape == "2025" else DEMO_CAMPAIGNS)
+
+
+def write_demo_campaigns(world: World, path: Path, since: dt.datetime,
+                         until: dt.datetime) -> list[Campaign]:
+    """The campaigns file staff would write for the sandbox's campaigns under way between
+    ``since`` and ``until``: each campaign's hashtag and the addresses of its directive posts
+    published in that span (the ones the demo collects)."""
+    seeds = [s for s in world.campaign_seeds(at=until) if s["created_time"] >= since]
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for seed in seeds:
+        by_key.setdefault(seed["campaign"], []).append(seed)
+    campaigns = [make_campaign(key, found[0]["name"], found[0]["from"], found[0]["to"],
+                               hashtags=[found[0]["hashtag"]],
+                               seeds=[s["permalink_url"] for s in found])
+                 for key, found in by_key.items()]
+    text = CAMPAIGNS_HEADER + "# Written by `fanpulse demo` from the sandbox's directive posts.\n"
+    path.write_text(text + "".join("\n" + campaign_toml(c) for c in campaigns),
+                    encoding="utf-8")
+    return campaigns
 
 
 def demo_clock_start(nights: int, today: dt.date | None = None) -> dt.datetime:
@@ -259,7 +291,7 @@ def run_demo(settings: Settings, engine: Engine, units_path: str | Path, *, nigh
     first_night = demo_clock_start(nights, today)
     world = World.from_units_csv(units_path, seed=seed,
                                  start=first_night.date() - dt.timedelta(days=400),
-                                 now=first_night)
+                                 now=first_night, campaigns=True)
     world.faults.latency_ms = latency_ms
     store = engine.url.render_as_string(hide_password=True)
     with transaction(engine) as session:  # the check and the import in one transaction
@@ -269,9 +301,15 @@ def run_demo(settings: Settings, engine: Engine, units_path: str | Path, *, nigh
             sync_units(session, rows, first_night)
     summary = DemoSummary(units=len(rows))
     after = reform_night(nights) if reform is not None and not done else None
+    since = first_night.date() - dt.timedelta(days=backfill_days)
+    campaigns_path = demo_campaigns_path(shape)
+    write_demo_campaigns(world, campaigns_path,
+                         dt.datetime.combine(since, dt.time(), settings.tz),
+                         first_night + dt.timedelta(days=nights))
+    summary.campaigns_file = str(campaigns_path)
     with SandboxServer(world) as server:
         demo_settings = settings.replace(graph_url=server.base_url, access_token=DEFAULT_TOKEN,
-                                         app_secret="")
+                                         app_secret="", campaigns_file=str(campaigns_path))
 
         def reform_if_due(night: int) -> None:
             if after != night:
@@ -282,7 +320,6 @@ def run_demo(settings: Settings, engine: Engine, units_path: str | Path, *, nigh
             log.info("demo: the 2025 reform, effective %s", summary.reform_day)
             summary.reform_summary = apply_reform(engine, now, summary.reform_day)
 
-        since = first_night.date() - dt.timedelta(days=backfill_days)
         log.info("demo: backfilling from %s", since)
         summary.runs.append(collect_once(demo_settings, engine, clock=lambda: world.now,
                                          since=since, trigger=DEMO_TRIGGER))
@@ -293,6 +330,8 @@ def run_demo(settings: Settings, engine: Engine, units_path: str | Path, *, nigh
             summary.runs.append(collect_once(demo_settings, engine, clock=lambda: world.now,
                                              trigger=DEMO_TRIGGER))
             reform_if_due(night + 1)
+    # What the last night's detection stored, for the summary (it is quick and idempotent).
+    summary.campaigns = detect_from_file(engine, campaigns_path, settings.tz, world.now)
     with transaction(engine) as session:
         summary.units = session.scalar(select(func.count()).select_from(Unit)
                                        .where(Unit.active)) or 0

@@ -177,6 +177,10 @@ class Post(Base):
     message: Mapped[str | None] = mapped_column(Text)
     permalink_url: Mapped[str | None] = mapped_column(Text)
     status_type: Mapped[str | None] = mapped_column(Text)
+    # A share's shared post (Graph ``parent_id``) and the addresses and ids its attachments
+    # name, one per line: what says which post it carries (collector/cascade.py; 0010).
+    parent_id: Mapped[str | None] = mapped_column(Text)
+    attachment_links: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -348,3 +352,65 @@ class RollupChange(Base):
     kind: Mapped[str] = mapped_column(String(16))
     day: Mapped[dt.date | None] = mapped_column(Date)
     day_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Campaign(Base):
+    """A campaign (đợt tuyên truyền) of the campaigns file, as last detected
+    (storage/campaigns.py; 0010). ``rules`` is the file's hashtags, keywords, links and seeds
+    as JSON; ``detected_at`` when its posts and carries were last worked out."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    starts: Mapped[dt.date] = mapped_column(Date)
+    ends: Mapped[dt.date] = mapped_column(Date)
+    carry_days: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CampaignSeed(Base):
+    """A seed the campaigns file names (``ref``, as written) and the stored post it is, once
+    collected (``post_id`` NULL until then). ``window_ends`` is the seed's time plus the
+    campaign's ``carry_days``: a carry is published before it."""
+
+    __tablename__ = "campaign_seeds"
+    __table_args__ = (UniqueConstraint("campaign_id", "ref"), Index(None, "post_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(Text)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    window_ends: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignMatch(Base):
+    """A post published during a campaign that meets its hashtag, keyword or link rules
+    (``rules``: which, one per line, e.g. ``hashtag:#VìNgườiNghèo``)."""
+
+    __tablename__ = "campaign_matches"
+    __table_args__ = (UniqueConstraint("campaign_id", "post_id"), Index(None, "post_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    rules: Mapped[str] = mapped_column(Text)
+
+
+class CampaignCarry(Base):
+    """A post that carries a campaign's seed post: ``method`` share, link or text, ``score``
+    1.0 or the text containment, ``delay_seconds`` from the seed's publication to the carry's."""
+
+    __tablename__ = "campaign_carries"
+    __table_args__ = (UniqueConstraint("campaign_id", "post_id"),
+                      Index(None, "seed_post_id"), Index(None, "post_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    seed_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    method: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float)
+    delay_seconds: Mapped[int] = mapped_column(Integer)

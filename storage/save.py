@@ -231,8 +231,7 @@ def save_posts(session: Session, page_id: int, posts: Sequence[dict[str, Any]],
     rows = [{**p, "page_id": page_id, "first_seen_at": now, "last_seen_at": now,
              "deleted_at": None} for p in posts]
     upsert(session, Post.__table__, rows, ["graph_id"],  # type: ignore[arg-type]
-           ["message", "permalink_url", "status_type", "created_time", "last_seen_at",
-            "deleted_at", "page_id"])
+           list(_POST_UPDATES))
     ids = [p["graph_id"] for p in posts]
     found = session.execute(select(Post.graph_id, Post.id).where(Post.graph_id.in_(ids)))
     return {graph_id: post_id for graph_id, post_id in found}
@@ -388,7 +387,7 @@ def _unnest_upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, A
 
 
 _POST_UPDATES = ("message", "permalink_url", "status_type", "created_time", "last_seen_at",
-                 "deleted_at", "page_id")
+                 "deleted_at", "page_id", "parent_id", "attachment_links")
 
 
 def save_posts_group(conn: Connection, rows: Sequence[dict[str, Any]],

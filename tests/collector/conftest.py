@@ -31,8 +31,8 @@ def write_units_for(world: World, path: Path) -> Path:
         writer.writerow(["code", "name", "level", "parent_code", "page"])
         for page_id in world.pages:
             spec = world.spec(page_id)
-            writer.writerow([spec.unit_code, spec.name, spec.level, spec.parent_code or "",
-                             page_id])
+            level = "residential_area" if spec.level == "residential" else spec.level
+            writer.writerow([spec.unit_code, spec.name, level, spec.parent_code or "", page_id])
     return path
 
 
