@@ -97,8 +97,9 @@ def query_command(ctx: click.Context, statement: str | None, saved_name: str | N
     pg_read_file, set_config, dblink, nextval, ...) are refused too. A statement that runs
     longer than --timeout is stopped; Ctrl-C stops it in the database and exits 130. CSV
     cells a spreadsheet would run as formulas (=, +, -, @) get a leading '. The views
-    unit_tree, unit_descendants, post_latest, page_daily and unit_daily give the same figures
-    as the reports; docs/schema.md describes every table, view and column.
+    unit_tree, unit_descendants, post_latest, page_daily, unit_daily, campaign_posts and
+    cascade_coverage give the same figures as the reports; docs/schema.md describes every
+    table, view and column.
 
     \b
     Examples:

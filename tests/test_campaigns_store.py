@@ -24,6 +24,7 @@ from fanpulse.sandbox import SandboxServer, World
 from fanpulse.sandbox.tokens import DEFAULT_TOKEN
 from fanpulse.storage.campaigns import detect_campaigns, detect_from_file
 from fanpulse.storage.db import ensure_schema, make_engine, transaction
+from fanpulse.storage.query import load_saved_queries, run_saved
 from fanpulse.storage.units import sync_units
 from tests.collector.conftest import NOW, START, Harness, write_units_for
 from tests.conftest import ROOT, make_settings, postgres_schema
@@ -324,3 +325,48 @@ def test_coverage_view_adds_up_on_the_demo_world(demo_store: tuple[World, Engine
         GROUP BY c.seed_post_id""")
     active = rows(engine, "SELECT COUNT(*) - 1 FROM units WHERE active")[0][0]
     assert province and all(count == active for (count,) in province)
+
+
+def test_the_saved_query_lists_the_units_that_did_not_carry(collected: Harness,
+                                                           tmp_path: Path) -> None:
+    world, engine = collected.world, collected.engine
+    campaigns = world_campaigns(world, dt.datetime(2026, 10, 1, tzinfo=TZ),
+                                tmp_path / "campaigns.toml")
+    detect_campaigns(engine, campaigns, TZ)
+    url = engine.url.render_as_string(hide_password=False)
+    result = run_saved(url, load_saved_queries()["campaign_not_carried"],
+                       {"campaign": "dai-doan-ket-2026"})
+    expected = rows(engine, """SELECT code, status FROM cascade_coverage
+                               WHERE campaign = 'dai-doan-ket-2026' AND status <> 'carried'""")
+    assert sorted((r[2], r[5]) for r in result.rows) == sorted(expected)
+    assert len(expected) > 0
+    assert {r[5] for r in result.rows} <= {"not_carried", "silent", "no_page"}
+    none = run_saved(url, load_saved_queries()["campaign_not_carried"], {"campaign": "nope"})
+    assert none.rows == []
+
+
+_SEEN: dict[str, list[Any]] = {}
+
+
+def test_the_demo_world_gives_the_same_rows_on_both_databases(
+        demo_store: tuple[World, Engine]) -> None:
+    """The saved query and both views, by natural keys, equal on SQLite and PostgreSQL (the
+    SQLite run keeps its rows; the PostgreSQL run compares)."""
+    _world, engine = demo_store
+    url = engine.url.render_as_string(hide_password=False)
+    query = load_saved_queries()["campaign_not_carried"]
+    found: list[Any] = []
+    for key in ("vi-nguoi-ngheo-2026", "dai-doan-ket-2026"):
+        result = run_saved(url, query, {"campaign": key})
+        found.append(sorted((str(r[0])[:19], r[1], r[2], r[4], r[5], r[6]) for r in result.rows))
+    found.append(sorted(rows(engine, """
+        SELECT campaign, role, graph_id, method, rules, unit_code, delay_seconds, engagement
+        FROM campaign_posts""")))
+    found.append(sorted(tuple(map(str, r)) for r in rows(engine, """
+        SELECT c.campaign, s.graph_id, c.code, c.status, c.carries, c.delay_seconds,
+               c.posts_in_window FROM cascade_coverage c JOIN posts s ON s.id = c.seed_post_id""")))
+    assert all(found)
+    if engine.dialect.name == "sqlite":
+        _SEEN["sqlite"] = found
+    elif "sqlite" in _SEEN:
+        assert found == _SEEN["sqlite"]
