@@ -34,6 +34,13 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from fanpulse.reports import export, figures, ranking
+from fanpulse.reports.campaigns import (
+    CampaignMeasures,
+    UnitCampaign,
+    load_campaigns,
+    measure,
+    unit_campaigns,
+)
 from fanpulse.reports.compare import Comparer, summary_paragraph
 from fanpulse.reports.cycle import (
     HOME_FROM_PERIOD,
@@ -160,6 +167,7 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
                           audience_from=audience_from - dt.timedelta(days=CARRY_DAYS),
                           as_was=as_was)
         views = load_views(engine, date_from, date_to)
+        campaign_data = load_campaigns(engine, date_from, date_to)
         stores = compared.result() if isinstance(compared, Future) else compared
     if not data.units:
         raise ReportError("the store has no units yet: run `fanpulse units import FILE` first")
@@ -182,7 +190,11 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
     scope = [u for u in data.units.values()
              if u.id in scope_ids and u.id not in emptied]  # parents before children
 
-    taken: set[str] = {"index.html", RANKING_FILE}
+    campaigns = [m for m in measure(campaign_data)
+                 if unit_code is None or any(s.seed.unit_id in scope_ids
+                                             or any(r.unit_id in scope_ids for r in s.rows)
+                                             for s in m.seeds)]
+    taken: set[str] = {"index.html", RANKING_FILE, *(m.file.lower() for m in campaigns)}
     files = {unit.id: unit_filename(unit, taken) for unit in scope}
     view = _View(calc, comparer, views, period, roots, scope, files, language, now,
                  date_from=date_from, date_to=date_to, today=today,
@@ -190,13 +202,14 @@ def build_reports(engine: Engine, out_dir: str | Path, *, unit_code: str | None 
                  # In <report_dir>/periods/: the main report is beside, or is built next.
                  home_link=HOME_FROM_PERIOD if period is not None
                  and out.parent.name == PERIODS_DIR else None,
-                 plotly_beside=_plotly_beside(out.absolute()))
+                 plotly_beside=_plotly_beside(out.absolute()),
+                 campaigns=campaigns, unit_campaigns=unit_campaigns(campaigns))
     try:
         with replace_folder(out) as staging:
             _write_folder(staging, view, progress)
     except FolderRefused as exc:
         raise ReportError(str(exc)) from None
-    return ReportSummary(out / "index.html", len(scope) + 2, date_from, date_to,
+    return ReportSummary(out / "index.html", len(scope) + 2 + len(campaigns), date_from, date_to,
                          round(time.perf_counter() - began, 2))
 
 
@@ -227,6 +240,8 @@ class _View:
     data_from: dt.date | None  # the first day with data in the period
     home_link: str | None  # from a period folder to the main report, when there is one
     plotly_beside: list[Path]  # identical plotly.min.js copies to link to (_plotly_beside)
+    campaigns: list[CampaignMeasures]  # the campaigns of the period (reports/campaigns.py)
+    unit_campaigns: dict[int, list[UnitCampaign]]  # unit id -> the seeds it was to carry
 
     def view_figures(self, pages: list[PageInfo]) -> ViewFigures:
         """Views where insights exist (reports/views.py): absent, never 0, elsewhere."""
@@ -270,7 +285,7 @@ def _write_folder(out: Path, view: _View,
     env = environment(language)
     common = view.common()
     unit_template = env.get_template("unit.html")
-    total = len(view.scope) + 2
+    total = len(view.scope) + 2 + len(view.campaigns)
     for number, unit in enumerate(view.scope, 1):
         metrics = calc.unit(unit.id)
         xlsx = export.xlsx_filename(files[unit.id])
@@ -281,6 +296,7 @@ def _write_folder(out: Path, view: _View,
             uses_charts=True, last_collected=metrics.last_collected, xlsx_file=xlsx,
             **extra, **common,
             own_views=view.view_figures(metrics.own_pages) if metrics.own else None,
+            unit_campaigns=view.unit_campaigns.get(unit.id, []),
         )
         (out / files[unit.id]).write_text(text, encoding="utf-8")
         export.unit_workbook(metrics, language, out / xlsx, now,  # the page's own figures
@@ -292,14 +308,32 @@ def _write_folder(out: Path, view: _View,
     context = index_context(calc, view.roots, view.scope, language)
     for block in context["roots"]:
         block.update(view.rollup_extras(block["unit"]))
+    context["campaigns"] = view.campaigns
+    context["campaigns_active"] = {m.campaign.key for m in view.campaigns
+                                   if m.campaign.active(view.today)}
     index.write_text(_index_html(env, context, common), encoding="utf-8")
     export.index_workbook(context["roots"], context["boards"], context["tree"], language,
                           out / "index.xlsx", now)
     ranking.write(out, env, calc, view.scope, language, common, now)
+    _write_campaigns(out, view, env, common)
     if view.period is not None:
         write_period_info(out, view.period, view.date_to, view.today, now)
     if progress is not None:
         progress(total, total)
+
+
+def _write_campaigns(out: Path, view: _View, env: Environment, common: dict[str, Any]) -> None:
+    """One page per campaign of the period (``c-<key>.html``) and its workbook beside it."""
+    template = env.get_template("campaign.html")
+    for m in view.campaigns:
+        charts = {number: chart_html(figures.campaign_timeline_figure(s.timeline, view.lang),
+                                     f"c-timeline-{number}")
+                  for number, s in enumerate(m.seeds, 1)}
+        xlsx = export.xlsx_filename(m.file)
+        (out / m.file).write_text(template.render(
+            cm=m, charts=charts, active=m.campaign.active(view.today), xlsx_file=xlsx,
+            uses_charts=bool(charts), **common), encoding="utf-8")
+        export.campaign_workbook(m, view.lang, out / xlsx, view.now)
 
 
 @functools.cache

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fanpulse.reports import xlsx
+from fanpulse.reports.campaigns import CampaignMeasures
 from fanpulse.reports.compare import Column as SpanColumn
 from fanpulse.reports.compare import Comparison
 from fanpulse.reports.i18n import MIN_FOLLOWERS_FOR_RANKING, MIN_POSTS_FOR_RANKING, Lang
@@ -458,4 +459,59 @@ def ranking_workbook(rows: Sequence[Any], quiet: Sequence[Any], lang: Lang, path
         (t("xlsx_detail"), "text"),
     ], ([q.unit.name, q.parent.name if q.parent else None, q.last_post,
          None if q.last_post else _no_post_text(lang, q.since)] for q in quiet))
+    book.save(path)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def campaign_workbook(m: CampaignMeasures, lang: Lang, path: Path, now: dt.datetime) -> None:
+    """A campaign page's tables: every ``cascade_coverage`` row of its seeds (one per seed and
+    unit below the seed's unit), the figures by level and the carries."""
+    t = lang.t
+    book = _Book(lang, now)
+    names = {row.unit_id: row.name for s in m.seeds for row in s.rows}
+    coverage = []
+    for number, s in enumerate(m.seeds, 1):
+        for row in s.rows:
+            carry = s.carry_posts.get(row.carry_post_id) if row.carry_post_id else None
+            coverage.append([
+                number, s.seed.created_time, s.seed_unit_name, row.code, row.name,
+                lang.level(row.level),
+                names.get(row.parent_id or 0, s.seed_unit_name), row.pages,
+                t("status_" + row.status),
+                carry.created_time if carry else None, _hours(row.delay_seconds),
+                t("method_" + row.method) if row.method else None, row.posts_in_window,
+                row.last_post_time,
+                facebook_url(carry.permalink_url) if carry and not carry.deleted else None,
+            ])
+    book.sheet(t("xlsx_sheet_camp_coverage"), [
+        (t("xlsx_seed"), "int"), (t("xlsx_seed_time"), "datetime"), (t("xlsx_seed_unit"), "text"),
+        (t("xlsx_code"), "text"), (t("unit"), "text"), (t("camp_level"), "text"),
+        (t("xlsx_parent"), "text"), (t("xlsx_pages"), "int"), (t("status"), "text"),
+        (t("xlsx_carry_time"), "datetime"), (t("xlsx_delay_hours"), "rate"),
+        (t("camp_method"), "text"), (t("xlsx_posts_in_window"), "int"),
+        (t("camp_last_post"), "datetime"), (t("xlsx_link"), "text"),
+    ], coverage)
+    book.sheet(t("xlsx_sheet_camp_levels"), [
+        (t("xlsx_seed"), "int"), (t("camp_level"), "text"), (t("camp_units"), "int"),
+        (t("camp_with_page"), "int"), (t("status_carried"), "int"),
+        (t("status_not_carried"), "int"), (t("status_silent"), "int"),
+        (t("status_no_page"), "int"), (t("camp_coverage"), "pct"),
+        (t("xlsx_median_hours"), "rate"), (t("xlsx_p90_hours"), "rate"),
+    ], ([number, lang.level(f.label), f.units, f.with_page, f.carried, f.not_carried, f.silent,
+         f.no_page, f.share, _hours(f.median_delay), _hours(f.p90_delay)]
+        for number, s in enumerate(m.seeds, 1) for f in s.by_level))
+    book.sheet(t("xlsx_sheet_camp_carries"), [
+        (t("xlsx_seed"), "int"), (t("unit"), "text"), (t("camp_level"), "text"),
+        (t("xlsx_carry_time"), "datetime"), (t("xlsx_delay_hours"), "rate"),
+        (t("camp_method"), "text"), (t("engagement"), "int"), (t("reactions"), "int"),
+        (t("comments"), "int"), (t("shares"), "int"), (t("excerpt"), "text"),
+        (t("xlsx_link"), "text"),
+    ], ([number, p.unit_name, lang.level(p.level) if p.level else None, p.created_time,
+         _hours(p.delay_seconds), t("method_" + p.method) if p.method else None, p.engagement,
+         p.reactions, p.comments, p.shares, p.message or "",
+         None if p.deleted else facebook_url(p.permalink_url)]
+        for number, s in enumerate(m.seeds, 1) for p in s.carries))
     book.save(path)

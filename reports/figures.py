@@ -290,3 +290,31 @@ def children_growth_figure(rows: list[ChildRow], lang: Lang) -> Chart:
                      showlegend=False, margin={"l": 60, "r": 30, "t": 40, "b": 30},
                      xaxis=_axis(ticksuffix="%"), yaxis=_axis(type="category"))
     return _figure([bar], layout)
+
+
+LEVEL_COLORS = {"province": "#1f5fa8", "district": "#6b5ca5", "commune": "#2e9e5b",
+                "residential_area": "#e0962b"}
+
+
+def campaign_timeline_figure(timeline: dict[str, list[tuple[float, int]]], lang: Lang) -> Chart:
+    """A seed's carries over time: units that carried it (cumulative) against the hours since
+    the seed, one step line per level (reports/campaigns.py ``SeedMeasures.timeline``)."""
+    traces = [
+        {
+            "type": "scatter", "mode": "lines", "line": {"shape": "hv", "width": 2,
+                                                          "color": LEVEL_COLORS.get(level, "#555")},
+            "x": [round(hours, 2) for hours, _ in points], "y": [n for _, n in points],
+            "name": html.escape(lang.level(level)),
+            "hovertemplate": (f"{html.escape(lang.level(level))}<br>"
+                              f"{html.escape(lang.t('camp_hours_since'))}: %{{x:,.1f}}<br>"
+                              f"{html.escape(lang.t('camp_units_cum'))}: %{{y:,}}<extra></extra>"),
+        }
+        for level, points in timeline.items()
+    ]
+    layout = _layout(lang, lang.t("camp_timeline"), height=300,
+                     xaxis=_axis(title={"text": html.escape(lang.t("camp_hours_since"))},
+                                 rangemode="tozero", tickformat=","),
+                     yaxis=_axis(title={"text": html.escape(lang.t("camp_units_cum"))},
+                                 rangemode="tozero", tickformat=",d"))
+    return _figure(traces, _no_data(layout, [n for pts in timeline.values() for _, n in pts],
+                                    lang))

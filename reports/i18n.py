@@ -427,6 +427,102 @@ _LABELS: dict[str, tuple[str, str]] = {
     "xlsx_sheet_lb_growth": ("Tăng trưởng nhanh nhất", "Fastest growing"),
     "xlsx_sheet_lb_engaging": ("Tương tác tốt nhất", "Most engaging"),
     "xlsx_sheet_lb_silent": ("Im lặng lâu nhất", "Silent the longest"),
+    # Campaign pages (reports/campaigns.py, templates/campaign.html).
+    "campaigns_title": ("Đợt tuyên truyền", "Campaigns"),
+    "campaign_title": ("Đợt tuyên truyền", "Campaign"),
+    "camp_active": ("đang diễn ra", "under way"),
+    "camp_ended": ("đã kết thúc", "ended"),
+    "camp_dates": ("Thời gian", "Dates"),
+    "camp_seed_n": ("Bài chỉ đạo {n}", "Directive post {n}"),
+    "camp_seed_by": ("{unit} đăng lúc {when}", "posted by {unit} at {when}"),
+    "camp_seeds_found": ("Bài chỉ đạo", "Directive posts"),
+    "camp_no_seed": ("Chưa thu thập được bài chỉ đạo nào của đợt này.",
+                     "No directive post of this campaign has been collected yet."),
+    "camp_rule_posts": ("Bài viết theo chủ đề của đợt nhưng không đăng lại bài chỉ đạo",
+                        "Posts on the campaign's theme that carry no directive"),
+    "camp_window": ("Thời hạn đăng lại: {n} ngày sau bài chỉ đạo.",
+                    "Carry window: {n} days after the directive."),
+    "camp_coverage": ("Tỷ lệ đăng lại", "Carried"),
+    "def_camp_coverage": (
+        "Số đơn vị cấp dưới (có Trang) đã đăng lại bài chỉ đạo trong thời hạn, bằng cách chia "
+        "sẻ, dẫn link hoặc đăng lại nội dung, chia cho số đơn vị cấp dưới có Trang. Đơn vị chưa "
+        "có Trang được liệt kê riêng, không tính vào tỷ lệ. Cả đợt: tính trên mọi cặp (bài "
+        "chỉ đạo, đơn vị).",
+        "Units below (with a Page) that carried the directive within the window, by sharing "
+        "it, linking it or re-posting its text, over the units below with a Page. Units "
+        "without a Page are listed apart, not counted. For a whole campaign: over every "
+        "(directive, unit) pair.",
+    ),
+    "camp_share_of": ("{carried}/{with_page} đơn vị có Trang",
+                      "{carried} of {with_page} units with a Page"),
+    "camp_median_delay": ("Thời gian trung vị", "Median time to carry"),
+    "camp_p90_delay": ("90% đơn vị đăng trong", "90th percentile"),
+    "def_camp_delay": (
+        "Thời gian từ lúc đăng bài chỉ đạo đến bài đăng lại đầu tiên của mỗi đơn vị. Trung "
+        "vị: một nửa số đơn vị đã đăng lại nhanh hơn. 90%: chín phần mười số đơn vị đã đăng "
+        "lại nhanh hơn (nội suy giữa hai giá trị gần nhất).",
+        "Time from the directive to each unit's first carry. Median: half the units that "
+        "carried it were faster. 90th percentile: nine in ten were faster (interpolated "
+        "between the two nearest values).",
+    ),
+    "camp_seed_engagement": ("Tương tác bài chỉ đạo", "Engagement of the directive"),
+    "camp_carries_engagement": ("Tương tác các bài đăng lại", "Engagement of the carries"),
+    "camp_carries_n": ("{n} bài đăng lại", "{n} carries"),
+    "camp_by_level": ("Theo cấp", "By level"),
+    "camp_level": ("Cấp", "Level"),
+    "camp_units": ("Số đơn vị", "Units"),
+    "camp_with_page": ("Có Trang", "With a Page"),
+    "status_carried": ("Đã đăng lại", "Carried"),
+    "status_not_carried": ("Không đăng lại", "Did not carry"),
+    "status_silent": ("Không đăng bài nào", "Posted nothing"),
+    "status_no_page": ("Chưa có Trang", "No Page"),
+    "def_camp_status": (
+        "Đã đăng lại: một Trang của đơn vị đăng lại bài chỉ đạo trong thời hạn. Không đăng "
+        "lại: Trang có đăng bài trong thời hạn nhưng không đăng lại. Không đăng bài nào: Trang "
+        "không đăng bài nào trong thời hạn (hoặc không đọc được bài viết). Chưa có Trang: đơn "
+        "vị không có Trang đang theo dõi.",
+        "Carried: one of the unit's Pages carried the directive within the window. Did not "
+        "carry: its Page posted in the window but did not carry it. Posted nothing: no post "
+        "in the window (or its posts are not readable). No Page: the unit has no active Page.",
+    ),
+    "camp_timeline": ("Tiến độ đăng lại theo cấp", "Carries over time, by level"),
+    "camp_hours_since": ("Số giờ kể từ bài chỉ đạo", "Hours since the directive"),
+    "camp_units_cum": ("Số đơn vị đã đăng lại", "Units that carried it"),
+    "camp_tree": ("Theo cây đơn vị", "Along the unit tree"),
+    "camp_branch": ("Đơn vị trực thuộc (cả cấp dưới)", "Unit below (with its own units)"),
+    "camp_subtree": ("{carried}/{with_page} đã đăng lại", "{carried}/{with_page} carried"),
+    "camp_fastest": ("Đăng lại nhanh nhất", "Fastest"),
+    "camp_slowest": ("Đăng lại chậm nhất", "Slowest"),
+    "camp_after": ("Sau", "After"),
+    "camp_method": ("Cách đăng lại", "How"),
+    "method_share": ("chia sẻ", "share"),
+    "method_link": ("dẫn link", "link"),
+    "method_text": ("đăng lại nội dung", "re-posted text"),
+    "camp_top_carries": ("Bài đăng lại nhiều tương tác nhất", "Top carries by engagement"),
+    "camp_missed": ("Đơn vị chưa đăng lại", "Units that did not carry it"),
+    "camp_last_post": ("Bài gần nhất (đến hết thời hạn)", "Last post (up to the window's end)"),
+    "camp_none_carried": ("Chưa đơn vị nào đăng lại.", "No unit has carried it yet."),
+    "camp_unit_note": (
+        "Các bài chỉ đạo của đơn vị cấp trên mà đơn vị này cần đăng lại.",
+        "The directive posts of the units above that this unit was expected to carry.",
+    ),
+    "camp_expected": ("Đơn vị cần đăng lại", "Units expected to carry"),
+    "minutes": ("{n} phút", "{n} min"),
+    "hours": ("{n} giờ", "{n} h"),
+    "days": ("{n} ngày", "{n} days"),
+    "xlsx_sheet_camp_coverage": ("Độ phủ", "Coverage"),
+    "xlsx_sheet_camp_levels": ("Theo cấp", "By level"),
+    "xlsx_sheet_camp_carries": ("Bài đăng lại", "Carries"),
+    "xlsx_seed": ("Bài chỉ đạo", "Directive post"),
+    "xlsx_seed_unit": ("Đơn vị đăng bài chỉ đạo", "Directive's unit"),
+    "xlsx_seed_time": ("Thời điểm bài chỉ đạo", "Directive posted at"),
+    "xlsx_code": ("Mã đơn vị", "Unit code"),
+    "xlsx_pages": ("Số Trang", "Pages"),
+    "xlsx_carry_time": ("Thời điểm đăng lại", "Carried at"),
+    "xlsx_delay_hours": ("Sau (giờ)", "After (hours)"),
+    "xlsx_posts_in_window": ("Số bài trong thời hạn", "Posts in the window"),
+    "xlsx_median_hours": ("Trung vị (giờ)", "Median (hours)"),
+    "xlsx_p90_hours": ("90% (giờ)", "90th percentile (hours)"),
     "print": ("In báo cáo", "Print"),
     "footer": (
         "Số liệu do fanpulse thu thập từ Facebook Graph API. Giờ Việt Nam (UTC+7).",

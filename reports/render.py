@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from fanpulse.reports.campaigns import duration
 from fanpulse.reports.figures import CONFIG, Chart
 from fanpulse.reports.i18n import Lang, sort_key
 from fanpulse.reports.metrics import access_key, action_key, insights_key, posts_key
@@ -67,6 +68,8 @@ def environment(lang: Lang) -> Environment:
         when_day=lambda m: lang.date(m.astimezone(LOCAL_TZ).date()),
         level=lang.level,
         unit_type=lambda unit: lang.unit_type(unit.name, unit.level),
+        unit_type_of=lang.unit_type,
+        duration=lambda seconds: duration(lang, seconds),
         collate=lambda name: " ".join(sort_key(name)),
         error_kind=lang.error_kind,
         run_status=lang.run_status,
