@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.engine import Engine
@@ -394,6 +395,7 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
             click.echo(f"\nCampaigns followed ({summary.campaigns_file}):")
             for found in summary.campaigns:
                 click.echo(f"  {describe(found)}")
+            print_cascades(engine, summary.first_day, summary.last_day, settings.tz)
         shown = engine.url.render_as_string(hide_password=True)
         click.echo(f"Store: {shown} (`fanpulse --database-url {shown} status` shows the runs)")
         after_demo(engine, shape)
@@ -401,6 +403,26 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
         refused(exc)
     finally:
         engine.dispose()
+
+
+def print_cascades(engine: Engine, first: dt.date | None, last: dt.date | None,
+                   tz: ZoneInfo) -> None:
+    """Each campaign's directives as the campaign page shows them: how many units with a Page
+    carried each, by level, and how fast (the first carry's median delay)."""
+    from fanpulse.reports.campaigns import load_campaigns, measure
+
+    if first is None or last is None:
+        return
+    for campaign in measure(load_campaigns(engine, first, last)):
+        for number, seed in enumerate(campaign.seeds, start=1):
+            levels = ", ".join(f"{f.label} {f.carried}/{f.with_page}" for f in seed.by_level)
+            share = f"{seed.total.share:.0%}" if seed.total.share is not None else "-"
+            median = (f"{seed.total.median_delay / 3600:.1f} h"
+                      if seed.total.median_delay is not None else "-")
+            when = f"{seed.seed.created_time.astimezone(tz):%d/%m/%Y %H:%M}"
+            click.echo(f"  {campaign.campaign.key} directive {number} ({seed.seed_unit_name}, "
+                       f"{when}): carried by {seed.total.carried} of {seed.total.with_page} "
+                       f"units with a Page ({share}; {levels}), median {median} after it")
 
 
 def refuse_demo(exc: Exception, store: str | None, demo_file: str) -> NoReturn:

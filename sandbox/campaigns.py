@@ -42,14 +42,27 @@ class Theme:
     key: str
     name: str
     hashtag: str
-    month: int
+    month: int  # 0: every month (the province's monthly guidance), one directive only
     day: int
     days: int
-    sentences: tuple[str, ...]  # the directive's sentences; {year}, {org} filled in
+    sentences: tuple[str, ...]  # the directive's sentences; {year}, {month}, {org} filled in
     own_words: tuple[str, ...]  # what a lower Page writes on the theme in its own words
 
 
 THEMES = (
+    # Every month the provincial Page publishes the month's guidance for propaganda work, so a
+    # world (and the demo's month) always has a campaign under way, whatever the date.
+    Theme("tuyen-truyen-thang", "Hướng dẫn tuyên truyền tháng", "#TuyênTruyềnTháng", 0, 5, 24, (
+        "Ban Thường trực {org} hướng dẫn nội dung tuyên truyền tháng {month}/{year}.",
+        "Đề nghị Ban công tác Mặt trận các khu dân cư tuyên truyền đến từng hộ gia đình các "
+        "chủ trương, chính sách mới, các phong trào thi đua và cuộc vận động do Mặt trận chủ trì.",
+        "Chú trọng biểu dương người tốt, việc tốt, các mô hình tự quản ở khu dân cư; kịp thời "
+        "nắm bắt tâm tư, nguyện vọng của Nhân dân.",
+        "Kết quả tuyên truyền tổng hợp vào báo cáo tháng gửi Ban Thường trực trước ngày 25.",
+    ), (
+        "{unit} tổ chức sinh hoạt chuyên đề tháng tại các khu dân cư.",
+        "Hội nghị giao ban công tác Mặt trận tháng tại {unit}.",
+    )),
     Theme("tet-sum-vay", "Tết sum vầy", "#TếtSumVầy", 1, 5, 25, (
         "Ban Thường trực {org} phát động chương trình \"Tết sum vầy\" năm {year}.",
         "Mỗi khu dân cư rà soát, lập danh sách hộ nghèo, hộ cận nghèo, gia đình chính sách, "
@@ -146,9 +159,22 @@ class Seed:
     page_id: str
     created: datetime
     number: int  # 1, 2 for the province's; 3 for a district's
+    month: int = 0  # a monthly theme's month
+
+    @property
+    def first_day(self) -> date:
+        """The campaign's first day."""
+        return date(self.year, self.theme.month or self.month, self.theme.day)
+
+    @property
+    def title(self) -> str:
+        """The campaign's name: the theme and its year (and month for a monthly one)."""
+        when = f"{self.month}/{self.year}" if self.month else str(self.year)
+        return f"{self.theme.name} {when}"
 
     def text(self, org: str) -> str:
-        sentences = [s.format(year=self.year, org=org) for s in self.theme.sentences]
+        sentences = [s.format(year=self.year, month=self.month, org=org)
+                     for s in self.theme.sentences]
         if self.number == 2:  # the follow-up: its own words, and one sentence of the first
             sentences = [
                 f"Tiếp tục {self.theme.name} năm {self.year}, Ban Thường trực {org} đề nghị "
@@ -187,6 +213,13 @@ class Campaigns:
         if self.province is not None:
             for year in range(start.year, start.year + 3):
                 for theme in THEMES:
+                    if not theme.month:  # monthly: the province's directive only
+                        for month in range(1, 13):
+                            self.seeds.append(Seed(
+                                f"{theme.key}-{year}-{month:02d}", theme, year,
+                                self.province.id,
+                                datetime(year, month, theme.day, 1, 30, tzinfo=UTC), 1, month))
+                        continue
                     first = datetime(year, theme.month, theme.day, 1, 30, tzinfo=UTC)
                     key = f"{theme.key}-{year}"
                     self.seeds.append(Seed(key, theme, year, self.province.id, first, 1))
@@ -261,7 +294,8 @@ class Campaigns:
             words = plan.seed.theme.own_words[pick % len(plan.seed.theme.own_words)]
             text = words.format(unit=unit)
             if pick % 2:  # news of its own that quotes one sentence of the directive
-                quoted = plan.seed.theme.sentences[1].format(year=plan.seed.year, org=unit)
+                quoted = plan.seed.theme.sentences[1].format(
+                    year=plan.seed.year, month=plan.seed.month, org=unit)
                 text += f" Thực hiện chỉ đạo của cấp trên: {quoted} Ảnh: Ban công tác Mặt trận."
             return text + f" {plan.seed.theme.hashtag}"
         if plan.method == SHARE:

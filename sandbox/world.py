@@ -314,8 +314,8 @@ class World:
         out = []
         for seed in campaigns.seeds_between(datetime(1970, 1, 1, tzinfo=UTC), t):
             post = self.history.seed_post(seed)
-            first = date(seed.year, seed.theme.month, seed.theme.day)
-            out.append({"campaign": seed.key, "name": f"{seed.theme.name} {seed.year}",
+            first = seed.first_day
+            out.append({"campaign": seed.key, "name": seed.title,
                         "hashtag": seed.theme.hashtag, "from": first,
                         "to": first + timedelta(days=seed.theme.days - 1),
                         "id": post.id, "page_id": seed.page_id, "created_time": post.created,

@@ -19,7 +19,7 @@ from fanpulse.cli import cli
 from fanpulse.collector.run import collect_once
 from fanpulse.config.campaigns import add_campaign, make_campaign
 from fanpulse.config.units import read_units_file
-from fanpulse.demo import write_demo_campaigns
+from fanpulse.demo import run_demo, write_demo_campaigns
 from fanpulse.sandbox import SandboxServer, World
 from fanpulse.sandbox.tokens import DEFAULT_TOKEN
 from fanpulse.storage.campaigns import detect_campaigns, detect_from_file
@@ -370,3 +370,26 @@ def test_the_demo_world_gives_the_same_rows_on_both_databases(
         _SEEN["sqlite"] = found
     elif "sqlite" in _SEEN:
         assert found == _SEEN["sqlite"]
+
+
+@pytest.mark.parametrize("today", [dt.date(2026, 12, 31), dt.date(2027, 6, 20)])
+def test_the_demo_always_follows_a_campaign(today: dt.date, tmp_path: Path) -> None:
+    """Whatever the date, the demo's month holds a campaign with its cascade (December and
+    June have no yearly campaign: the monthly guidance is there). The dates are after the
+    release of the Graph version the collector asks for, which the sandbox's clock checks."""
+    lines = DEMO_UNITS.read_text(encoding="utf-8").splitlines()[:41]  # province, 21 districts...
+    units = tmp_path / "units.csv"
+    units.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    ensure_schema(engine)
+    try:
+        summary = run_demo(make_settings(), engine, units, nights=2, today=today)
+        assert Path(summary.campaigns_file).exists()
+        followed = {found.key: found for found in summary.campaigns}
+        assert f"tuyen-truyen-thang-{today:%Y-%m}" in followed or \
+            f"tuyen-truyen-thang-{today.year}-{today.month - 1:02d}" in followed
+        assert any(found.seeds_found and found.carried for found in followed.values()), followed
+        carried = rows(engine, "SELECT COUNT(*) FROM cascade_coverage WHERE status = 'carried'")
+        assert carried[0][0] > 0
+    finally:
+        engine.dispose()

@@ -183,7 +183,8 @@ def test_the_store_has_every_status_to_show(campaigns_built: CampaignReports) ->
                                        "SELECT DISTINCT level FROM cascade_coverage "
                                        "WHERE status = 'carried'")}
     assert levels == {"district", "commune", "residential_area"}
-    assert len(_campaigns_with_seeds(campaigns_built.engine)) == 2
+    # two yearly campaigns and the monthly guidance
+    assert len(_campaigns_with_seeds(campaigns_built.engine)) == 3
 
 
 def test_page_counts_by_level_and_status_are_the_views(campaigns_built: CampaignReports) -> None:
