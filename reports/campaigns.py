@@ -113,6 +113,8 @@ class CampaignData:
     coverage: list[CoverageRow]
     posts: list[CampaignPost]  # seeds and carries
     rule_posts: dict[str, int]  # campaign key -> posts that only meet its rules
+    # campaign key -> the directive posts its file names that the store does not hold yet
+    waiting: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class CampaignMeasures:
     total: Figures  # every (seed, unit) row of the campaign
     rule_posts: int
     file: str  # c-<key>.html
+    waiting: list[str] = field(default_factory=list)  # directives named, not collected yet
 
 
 def campaign_filename(key: str) -> str:
@@ -195,6 +198,11 @@ def load_campaigns(engine: Engine, date_from: dt.date, date_to: dt.date) -> Camp
         ]
         if not campaigns:
             return CampaignData([], [], [], {})
+        waiting: dict[str, list[str]] = defaultdict(list)
+        for key, ref in conn.execute(text(
+                "SELECT c.key, s.ref FROM campaign_seeds s JOIN campaigns c "
+                "ON c.id = s.campaign_id WHERE s.post_id IS NULL ORDER BY c.key, s.ref")):
+            waiting[key].append(ref)
         keys = [c.key for c in campaigns]
         ids = [c.id for c in campaigns]
         coverage = [CoverageRow(**row._asdict()) for row in conn.execute(text(
@@ -225,7 +233,7 @@ def load_campaigns(engine: Engine, date_from: dt.date, date_to: dt.date) -> Camp
             "SELECT campaign, COUNT(*) AS n FROM campaign_posts "
             "WHERE campaign IN :keys AND role = 'rules' GROUP BY campaign"
         ).bindparams(bindparam("keys", expanding=True)), {"keys": keys})}
-    return CampaignData(campaigns, coverage, posts, rule_posts)
+    return CampaignData(campaigns, coverage, posts, rule_posts, dict(waiting))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -346,7 +354,8 @@ def measure(data: CampaignData) -> list[CampaignMeasures]:
         out.append(CampaignMeasures(
             campaign, measured,
             figures(r for r in data.coverage if r.campaign == campaign.key),
-            data.rule_posts.get(campaign.key, 0), campaign_filename(campaign.key)))
+            data.rule_posts.get(campaign.key, 0), campaign_filename(campaign.key),
+            data.waiting.get(campaign.key, [])))
     return out
 
 

@@ -438,6 +438,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "camp_seeds_found": ("Bài chỉ đạo", "Directive posts"),
     "camp_no_seed": ("Chưa thu thập được bài chỉ đạo nào của đợt này.",
                      "No directive post of this campaign has been collected yet."),
+    "camp_waiting": ("{n} bài chỉ đạo ghi trong tệp đợt tuyên truyền chưa có trong dữ liệu "
+                     "(chưa đăng, hoặc đăng trước ngày bắt đầu thu thập):",
+                     "{n} directive post(s) named in the campaigns file are not in the store "
+                     "(not published yet, or published before collection began):"),
     "camp_rule_posts": ("Bài viết theo chủ đề của đợt nhưng không đăng lại bài chỉ đạo",
                         "Posts on the campaign's theme that carry no directive"),
     "camp_window": ("Thời hạn đăng lại: {n} ngày sau bài chỉ đạo.",
