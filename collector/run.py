@@ -48,6 +48,7 @@ from fanpulse.storage.runs import (
     Heartbeat,
     close_abandoned_runs,
     finish_run,
+    record_token,
     release_lock,
     start_run,
     take_lock,
@@ -135,6 +136,8 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
         try:
             with Heartbeat(engine, owner, run_id):
                 result = night.run(targets)
+            if result.token is not None:
+                record_token(engine, run_id, result.token.expires_at, result.token.permissions)
             refresh_after_writes(engine)  # the unit_rollup totals (storage/rollups.py)
             detect_after_collection(settings, engine, clock())
             return result

@@ -181,6 +181,116 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "fanpulse query stops a statement that runs longer than this (seconds; 0: no limit), "
         "so one slow question cannot hold the store. --timeout overrides it.",
     ),
+    # -- the morning brief (alerts/, docs/alerts.md) ----------------------------------------------
+    SettingSpec(
+        "alert_run_failed", "bool", True,
+        "Brief: a collection run that failed, stopped early or left Pages uncollected, with "
+        "the Pages and the reasons.",
+    ),
+    SettingSpec(
+        "alert_token_expiry_days", "int", 14,
+        "Brief: the access token expires within this many days (needs app_id and "
+        "FANPULSE_APP_SECRET to be known), or lost one of the permissions fanpulse needs. "
+        "0: off.",
+    ),
+    SettingSpec(
+        "alert_page_access", "bool", True,
+        "Brief: a Page lost its role (no Page token any more: audience only) or cannot be "
+        "read at all.",
+    ),
+    SettingSpec(
+        "alert_silent_days", "int", 14,
+        "Brief: an active Page has published nothing for this many days. 0: off.",
+    ),
+    SettingSpec(
+        "alert_followers_drop_percent", "float", 5.0,
+        "Brief: a Page lost more than this share of its followers (percent) in a day or in a "
+        "week. 0: off.",
+    ),
+    SettingSpec(
+        "alert_followers_drop_count", "int", 1000,
+        "Brief: a Page lost more than this many followers in a day or in a week. 0: off.",
+    ),
+    SettingSpec(
+        "alert_campaign_percent", "int", 50,
+        "Brief: a campaign's directive post that fewer than this share (percent) of the "
+        "units with a Page below it have carried, alert_campaign_hours after it. 0: off.",
+    ),
+    SettingSpec(
+        "alert_campaign_hours", "int", 48,
+        "How long after a directive post the campaign rule judges its carries (hours); it "
+        "stops looking once the carry window has ended.",
+    ),
+    SettingSpec(
+        "alert_renotify_days", "int", 7,
+        "A condition already reported is reported again after this many days if it still "
+        "holds (0: every morning).",
+    ),
+    SettingSpec(
+        "alert_all_well", "str", "weekly",
+        "When nothing new happened: 'never' send anything, or send a short 'all well' "
+        "message 'weekly' (Monday mornings) or 'daily'.",
+    ),
+    SettingSpec(
+        "alert_language", "str", "vi",
+        "Language of the brief: vi (Vietnamese) or en (English).",
+    ),
+    SettingSpec(
+        "report_url", "str", "",
+        "Address where the HTML reports are published (https://... or a shared folder's "
+        "file:// address); the brief links into them. Empty: no links.",
+    ),
+    SettingSpec(
+        "smtp_host", "str", "",
+        "Mail server that sends the brief (empty: no email).",
+    ),
+    SettingSpec(
+        "smtp_port", "int", 587,
+        "Its port: 587 with starttls, 465 with ssl, 25 without.",
+    ),
+    SettingSpec(
+        "smtp_security", "str", "starttls",
+        "starttls, ssl, or none (only for a server on the same machine or network).",
+    ),
+    SettingSpec(
+        "smtp_user", "str", "",
+        "User name on the mail server (empty: no login). The password: environment only, "
+        "FANPULSE_SMTP_PASSWORD or FANPULSE_SMTP_PASSWORD_FILE.",
+    ),
+    SettingSpec(
+        "smtp_password", "str", "",
+        "Password on the mail server. Environment only: FANPULSE_SMTP_PASSWORD or "
+        "FANPULSE_SMTP_PASSWORD_FILE.",
+        secret=True,
+    ),
+    SettingSpec(
+        "alert_email_from", "str", "",
+        "Sender address of the brief (e.g. fanpulse@mattran.nghean.gov.vn).",
+    ),
+    SettingSpec(
+        "alert_email_to", "list", [],
+        "Recipients of the brief, e.g. [\"a@example.vn\", \"b@example.vn\"].",
+    ),
+    SettingSpec(
+        "alert_webhook_url", "str", "",
+        "Address the brief is POSTed to as JSON (a chat bot gateway, e.g. Zalo or "
+        "Telegram). Environment only, as such addresses carry a key: FANPULSE_ALERT_WEBHOOK_URL "
+        "or FANPULSE_ALERT_WEBHOOK_URL_FILE.",
+        secret=True,
+    ),
+    SettingSpec(
+        "alert_webhook_template", "str", "",
+        "Jinja2 template of the JSON body for the webhook (empty: fanpulse's own JSON; "
+        "config/webhook-telegram.json.j2 and config/webhook-zalo.json.j2 are examples).",
+    ),
+    SettingSpec(
+        "alert_retries", "int", 3,
+        "Tries per delivery (email, webhook) before it is recorded as failed.",
+    ),
+    SettingSpec(
+        "alert_retry_wait_seconds", "float", 30.0,
+        "Wait between tries of a delivery (doubled each time).",
+    ),
 )
 
 SPECS = {spec.key: spec for spec in SETTINGS}
@@ -213,6 +323,29 @@ class Settings:
     report_after_collect: bool = False
     log_level: str = "INFO"
     query_timeout_seconds: float = 60.0
+    alert_run_failed: bool = True
+    alert_token_expiry_days: int = 14
+    alert_page_access: bool = True
+    alert_silent_days: int = 14
+    alert_followers_drop_percent: float = 5.0
+    alert_followers_drop_count: int = 1000
+    alert_campaign_percent: int = 50
+    alert_campaign_hours: int = 48
+    alert_renotify_days: int = 7
+    alert_all_well: str = "weekly"
+    alert_language: str = "vi"
+    report_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    alert_email_from: str = ""
+    alert_email_to: tuple[str, ...] = ()
+    alert_webhook_url: str = field(default="", repr=False)
+    alert_webhook_template: str = ""
+    alert_retries: int = 3
+    alert_retry_wait_seconds: float = 30.0
     config_file: str = ""  # where the settings came from, for `fanpulse settings`
 
     @property
@@ -221,6 +354,16 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def secret_values(self) -> list[str]:
+        """The secrets that are set (the logs redact them): token, app secret, SMTP
+        password, webhook address."""
+        values = [value for spec in SETTINGS if spec.secret and (value := getattr(self, spec.key))]
+        if self.alert_webhook_url:  # its path and query hold the key, whatever else is logged
+            parts = urlsplit(self.alert_webhook_url)
+            values += [piece for piece in re.split(r"[/?&=]", f"{parts.path}?{parts.query}")
+                       if len(piece) >= 6]
+        return values
 
     def public_items(self) -> list[tuple[str, str]]:
         """(key, value) pairs safe to print: secrets say only whether they are set."""
@@ -408,8 +551,22 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "max_wait_seconds": (0, None),
     "insights_recheck_days": (1, None),
     "query_timeout_seconds": (0, None),  # 0: no limit
+    "alert_token_expiry_days": (0, 365),
+    "alert_silent_days": (0, 3650),
+    "alert_followers_drop_percent": (0, 100),
+    "alert_followers_drop_count": (0, None),
+    "alert_campaign_percent": (0, 100),
+    "alert_campaign_hours": (1, 24 * 60),
+    "alert_renotify_days": (0, 365),
+    "smtp_port": (1, 65535),
+    "alert_retries": (1, 10),
+    "alert_retry_wait_seconds": (0, 3600),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ALL_WELL = ("never", "weekly", "daily")
+LANGUAGES = ("vi", "en")
+SMTP_SECURITY = ("starttls", "ssl", "none")
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _METRIC = re.compile(r"[A-Za-z0-9_]+")
 _GRAPH_VERSION = re.compile(r"v\d+\.\d+")
 POSTGRES_EXTRA = "pip install 'fanpulse[postgres]'"
@@ -535,10 +692,43 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], str | None]]]:
         ("report_dir", lambda: None if settings.report_dir.strip() else "must not be empty"),
         ("log_level", lambda: None if settings.log_level.upper() in LOG_LEVELS
          else f"{settings.log_level!r} is not a log level ({', '.join(LOG_LEVELS)})"),
+        ("alert_all_well", partial(_check_choice, settings.alert_all_well, ALL_WELL)),
+        ("alert_language", partial(_check_choice, settings.alert_language, LANGUAGES)),
+        ("smtp_security", partial(_check_choice, settings.smtp_security, SMTP_SECURITY)),
+        ("alert_email_to", lambda: _check_addresses(settings.alert_email_to)),
+        ("alert_email_from", lambda: _check_addresses(
+            (settings.alert_email_from,) if settings.alert_email_from else ())),
+        ("alert_email_to", lambda: "must name at least one recipient when smtp_host is set"
+         if settings.smtp_host and not settings.alert_email_to else None),
+        ("alert_email_from", lambda: "must be set when smtp_host is set"
+         if settings.smtp_host and not settings.alert_email_from else None),
+        ("alert_webhook_url", lambda: _check_webhook(settings.alert_webhook_url)),
+        ("report_url", lambda: None if not settings.report_url or re.match(
+            r"^(https?|file)://", settings.report_url) else
+         f"{settings.report_url!r} must start with https://, http:// or file://"),
     ]
     for key in RANGES:
         checks.append((key, partial(_check_range, key, getattr(settings, key))))
     return checks
+
+
+def _check_choice(value: str, choices: tuple[str, ...]) -> str | None:
+    return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+
+
+def _check_addresses(addresses: tuple[str, ...]) -> str | None:
+    wrong = [a for a in addresses if not _ADDRESS.match(a)]
+    return f"{', '.join(map(repr, wrong))} is not an email address" if wrong else None
+
+
+def _check_webhook(url: str) -> str | None:
+    """The webhook is a secret: its problem never repeats it, only its start."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) address"
+    return None
 
 
 def find_problems(settings: Settings, sources: Mapping[str, str] | None = None) -> list[str]:

@@ -76,6 +76,7 @@ def collect_once(*args: Any, **kwargs: Any) -> RunResult:
              lazy={"sandbox": "fanpulse.sandbox.cli:sandbox_group",
                    "access": "fanpulse.cmd_access:access_group",
                    "campaigns": "fanpulse.cmd_campaigns:campaigns_group",
+                   "alerts": "fanpulse.cmd_alerts:alerts_group",
                    "query": "fanpulse.cmd_query:query_command",
                    "report": "fanpulse.cmd_report:report_command"})
 @click.option("--config", "config_file", envvar="FANPULSE_CONFIG", type=click.Path(),
@@ -396,6 +397,7 @@ def demo(app: AppContext, units_file: str | None, shape: str, nights: int, backf
             for found in summary.campaigns:
                 click.echo(f"  {describe(found)}")
             print_cascades(engine, summary.first_day, summary.last_day, settings.tz)
+        print_brief_preview(engine, settings)
         shown = engine.url.render_as_string(hide_password=True)
         click.echo(f"Store: {shown} (`fanpulse --database-url {shown} status` shows the runs)")
         after_demo(engine, shape)
@@ -423,6 +425,21 @@ def print_cascades(engine: Engine, first: dt.date | None, last: dt.date | None,
             click.echo(f"  {campaign.campaign.key} directive {number} ({seed.seed_unit_name}, "
                        f"{when}): carried by {seed.total.carried} of {seed.total.with_page} "
                        f"units with a Page ({share}; {levels}), median {median} after it")
+
+
+def print_brief_preview(engine: Engine, settings: Settings) -> None:
+    """The morning brief the nightly job would send after these nights (docs/alerts.md)."""
+    from fanpulse.alerts.morning import preview
+
+    found = preview(engine, settings)
+    click.echo("\nMorning brief (preview: what `fanpulse schedule` sends by email or webhook "
+               "after a night; `fanpulse alerts preview`):")
+    if found.brief is None:
+        click.echo("  nothing new: no message")
+        return
+    click.echo(f"  Subject: {found.brief.subject}")
+    for line in found.brief.text.splitlines():
+        click.echo(f"  {line}" if line else "")
 
 
 def refuse_demo(exc: Exception, store: str | None, demo_file: str) -> NoReturn:
@@ -543,7 +560,7 @@ def collect_command(app: AppContext, since: dt.date | None) -> None:
     refused, the app throttled), found no active Page, or another run is in progress; 130
     when stopped with Ctrl-C.
     """
-    setup_logging(app.settings.log_level, [app.settings.access_token, app.settings.app_secret])
+    setup_logging(app.settings.log_level, app.settings.secret_values())
     try:
         result = run_collection(app, since, "manual")
     except KeyboardInterrupt:
@@ -603,6 +620,24 @@ def status_command(app: AppContext, runs: int) -> None:
         click.echo(f"\nRun {last.id}: no Page failed"
                    + (f" ({gaps} collected with gaps: see access below)." if gaps else "."))
     print_access(page_access(engine))
+    print_briefs(engine, settings)
+
+
+def print_briefs(engine: Engine, settings: Settings, limit: int = 3) -> None:
+    """The latest morning briefs (alerts/): what was sent, when, and each delivery attempt."""
+    from fanpulse.storage.alerts import recent_briefs
+
+    briefs = recent_briefs(engine, limit)
+    if not briefs:
+        click.echo("\nNo brief made yet (`fanpulse alerts preview` shows what it would say).")
+        return
+    click.echo("\nLatest briefs:")
+    for brief in briefs:
+        click.echo(f"  {local_time(brief.created_at, settings)}  {brief.kind:<9} "
+                   f"{brief.status:<11} {brief.subject}")
+        for channel, target, attempt, ok, error in brief.deliveries:
+            outcome = "delivered" if ok else f"failed: {error or '?'}"
+            click.echo(f"      {channel} to {target}, try {attempt}: {outcome}")
 
 
 ACCESS_WORDS = {"full": "full (audience, posts, insights)",
@@ -641,7 +676,7 @@ def schedule_command(app: AppContext) -> None:
     from fanpulse.collector.schedule import next_run, run_forever
 
     settings = app.settings
-    setup_logging(settings.log_level, [settings.access_token, settings.app_secret])
+    setup_logging(settings.log_level, settings.secret_values())
     app.engine()
     if not settings.access_token:
         raise CollectRefused("no access token: set FANPULSE_ACCESS_TOKEN (see README)")
@@ -654,13 +689,32 @@ def schedule_command(app: AppContext) -> None:
             after_collect(app)
         except click.ClickException as exc:
             log.error("scheduled collection refused: %s", exc.message)
-        except Exception:  # the scheduler must survive a bad night and try again tomorrow
+            brief_after_night(app, failure=exc.message)
+        except Exception as exc:  # the scheduler must survive a bad night and try again
             log.exception("scheduled collection failed")
+            brief_after_night(app, failure=f"{type(exc).__name__}: {exc}")
+        else:
+            brief_after_night(app)
 
     click.echo(f"Scheduling the nightly collection '{settings.schedule_cron}' "
                f"({settings.timezone}); next run {local_time(next_run(settings), settings)}. "
                "Ctrl-C stops.")
     run_forever(settings, job)
+
+
+def brief_after_night(app: AppContext, failure: str | None = None) -> None:
+    """The morning brief after a scheduled night (alerts/morning.py), or the immediate message
+    when the night could not run. A problem here is logged; it never fails the job."""
+    from fanpulse.alerts.morning import send_failure, send_morning_brief
+    from fanpulse.collector.errors import redact
+
+    settings = app.settings
+    try:
+        if failure is not None:
+            send_failure(app.engine(), settings, redact(failure, settings.secret_values()))
+        send_morning_brief(app.engine(), settings)
+    except Exception:
+        log.exception("the morning brief could not be made or recorded")
 
 
 def after_collect(app: AppContext) -> None:

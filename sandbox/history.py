@@ -242,6 +242,16 @@ class History:
         self.posts_on_utc_day = lru_cache(maxsize=400_000)(self._posts_on_utc_day)
         self._event_prefix = lru_cache(maxsize=100_000)(self._event_prefix_uncached)
         self._history_prefix: dict[str, tuple[int, tuple[PostSpec, ...]]] = {}
+        # Incidents a test or the demo sets on purpose (World.drop_followers, World.silence):
+        # page -> (first day index, share of followers lost) and page -> first silent ordinal.
+        self.drops: dict[str, tuple[int, float]] = {}
+        self.silenced: dict[str, int] = {}
+
+    def clear_caches(self) -> None:
+        """After an incident is set: what was computed before it no longer holds."""
+        self.followers_day.cache_clear()
+        self.posts_on_utc_day.cache_clear()
+        self._history_prefix.clear()
 
     # -- audience -------------------------------------------------------------------------------
 
@@ -295,6 +305,9 @@ class History:
         spec = self.specs[page_id]
         wobble = spec.noise * rand.normal(self.seed, "noise", page_id, k)
         value = spec.base_followers + spec.growth * k + wobble + self._events_effect(page_id, k)
+        drop = self.drops.get(page_id)
+        if drop is not None and k >= drop[0]:
+            value *= 1 - drop[1]
         return max(0, round(value))
 
     def followers_at(self, page_id: str, t: datetime) -> int:
@@ -348,6 +361,8 @@ class History:
         if ordinal < self._start_ordinal:
             return ()
         spec = self.specs[page_id]
+        if ordinal >= self.silenced.get(page_id, ordinal + 1):
+            return ()  # silenced on purpose (World.silence): nothing from that day on
         # draws: 0 active, 1 extra posts, 2 visitor post?, 3 its time, 4.. post times
         draws = rand.units(self.seed, "day", page_id, ordinal)
         n = self._post_count(spec, ordinal, draws)

@@ -208,6 +208,21 @@ class World:
 
     # -- roles ----------------------------------------------------------------------------------
 
+    # -- incidents set on purpose (tests, the alerts' demonstration) ------------------------------
+
+    def drop_followers(self, page_id: str, share: float, at: datetime | None = None) -> None:
+        """From the day of ``at`` (default now) on, the Page has ``share`` fewer followers
+        (0.3: a third of them gone), as after a mass unfollow."""
+        day = pacific_date(self._at(at))
+        self.history.drops[page_id] = (self.history.day_index(day), share)
+        self.history.clear_caches()
+
+    def silence(self, page_id: str, since: datetime) -> None:
+        """The Page publishes nothing from the UTC day of ``since`` on (its posts of that day
+        and later are gone from the history)."""
+        self.history.silenced[page_id] = as_utc(since).date().toordinal()
+        self.history.clear_caches()
+
     def tasks(self, page_id: str) -> tuple[str, ...]:
         """The system user's tasks on the Page; empty = not shared with the Business Manager."""
         return self._tasks[page_id]

@@ -283,6 +283,10 @@ class CollectionRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+    # What the run learned of the configured token (0011): its expiry (known with app_id and
+    # the app secret) and its granted permissions, comma-separated. Never the token itself.
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    token_permissions: Mapped[str | None] = mapped_column(Text)
 
 
 class PageError(Base):
@@ -414,3 +418,84 @@ class CampaignCarry(Base):
     method: Mapped[str] = mapped_column(String(8))
     score: Mapped[float] = mapped_column(Float)
     delay_seconds: Mapped[int] = mapped_column(Integer)
+
+
+class Alert(Base):
+    """A condition the morning brief reports (alerts/rules.py; 0011), once per ``key`` (e.g.
+    ``page_silent:page=12``): when it was first and last found, when last sent, and when it
+    stopped holding (``resolved_at``). A condition is sent again only after the
+    ``alert_renotify_days`` setting."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index(None, "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))  # critical, warning, info
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    first_found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    times_sent: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertBrief(Base):
+    """A message composed for delivery: the morning brief, an immediate message about a failed
+    run, an 'all well', or a test. ``status``: sending (written before the first try: left so,
+    the process was cut short), sent (every channel delivered), partly_sent, failed (none did),
+    no_channel (no email or webhook configured)."""
+
+    __tablename__ = "alert_briefs"
+    __table_args__ = (Index(None, "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))  # morning, failure, all_well, test
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the plain-text message
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class AlertBriefItem(Base):
+    """Which alerts a brief carried."""
+
+    __tablename__ = "alert_brief_items"
+    __table_args__ = (UniqueConstraint("brief_id", "alert_id"), Index(None, "alert_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brief_id: Mapped[int] = mapped_column(ForeignKey("alert_briefs.id"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+
+
+class AlertDelivery(Base):
+    """One attempt to deliver a brief on one channel: ``email`` (``target``: the recipients)
+    or ``webhook`` (``target``: the host only; the address is a secret). ``error`` is the
+    reason in words, with no secret in it."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index(None, "brief_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brief_id: Mapped[int] = mapped_column(ForeignKey("alert_briefs.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertPageAccess(Base):
+    """What the token could read of each Page when the brief last looked (alerts/rules.py), so
+    that a Page that *lost* its role is told apart from one that never had one."""
+
+    __tablename__ = "alert_page_access"
+
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), primary_key=True)
+    access: Mapped[str | None] = mapped_column(String(16))
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -217,6 +217,17 @@ def finish_run(engine: Engine, run_id: int, now: dt.datetime, *, status: str, pa
             message=message))
 
 
+def record_token(engine: Engine, run_id: int, expires_at: dt.datetime | None,
+                 permissions: frozenset[str] | None) -> None:
+    """What the run learned of the configured token (the brief's token rule reads it): its
+    expiry and its granted permissions. Never the token."""
+    with transaction(engine) as session:
+        session.execute(update(CollectionRun).where(CollectionRun.id == run_id).values(
+            token_expires_at=expires_at,
+            token_permissions=",".join(sorted(permissions)) if permissions is not None
+            else None))
+
+
 @dataclass
 class FailedPage:
     unit_code: str | None
