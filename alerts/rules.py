@@ -104,13 +104,13 @@ WORDS = {
         "token_expires": "Mã truy cập (token) hết hạn ngày {when} (còn {days} ngày): tạo mã "
                          "của người dùng hệ thống (system user) để không phải gia hạn",
         "token_scopes": "Mã truy cập mất quyền {scopes}: không thu thập được số liệu chi tiết",
-        "page_lost": "Trang {page} ({unit}) mất quyền truy cập: trước đây đọc đầy đủ, nay "
+        "page_lost": "Trang {page} mất quyền truy cập: trước đây đọc đầy đủ, nay "
                      "{access}",
-        "page_unreadable": "Trang {page} ({unit}) không đọc được: {reason}",
-        "page_silent": "Trang {page} ({unit}) không đăng bài {days} ngày (bài cuối: {last})",
-        "page_silent_never": "Trang {page} ({unit}) không có bài đăng nào trong dữ liệu đã thu "
+        "page_unreadable": "Trang {page} không đọc được: {reason}",
+        "page_silent": "Trang {page} không đăng bài {days} ngày (bài cuối: {last})",
+        "page_silent_never": "Trang {page} không có bài đăng nào trong dữ liệu đã thu "
                              "thập",
-        "followers_drop": "Trang {page} ({unit}) giảm {lost} người theo dõi ({pct}) trong "
+        "followers_drop": "Trang {page} giảm {lost} người theo dõi ({pct}) trong "
                           "{window}: {before} → {after}",
         "day": "1 ngày", "week": "7 ngày",
         "campaign": "Bài chỉ đạo của đợt “{campaign}” ({unit}, {when}): sau {hours} giờ mới "
@@ -131,11 +131,11 @@ WORDS = {
                          "system-user token, which does not expire",
         "token_scopes": "The access token lost the permission {scopes}: insights cannot be "
                         "collected",
-        "page_lost": "Page {page} ({unit}) lost its role: read in full before, now {access}",
-        "page_unreadable": "Page {page} ({unit}) cannot be read: {reason}",
-        "page_silent": "Page {page} ({unit}) has not posted for {days} days (last post: {last})",
-        "page_silent_never": "Page {page} ({unit}) has no post in the data collected",
-        "followers_drop": "Page {page} ({unit}) lost {lost} followers ({pct}) in {window}: "
+        "page_lost": "Page {page} lost its role: read in full before, now {access}",
+        "page_unreadable": "Page {page} cannot be read: {reason}",
+        "page_silent": "Page {page} has not posted for {days} days (last post: {last})",
+        "page_silent_never": "Page {page} has no post in the data collected",
+        "followers_drop": "Page {page} lost {lost} followers ({pct}) in {window}: "
                           "{before} → {after}",
         "day": "a day", "week": "a week",
         "campaign": "Directive of “{campaign}” ({unit}, {when}): after {hours} hours only "
@@ -158,6 +158,12 @@ class Rules:
         self.tz = settings.tz
         self.lang = Lang(settings.alert_language)
         self.words = WORDS[settings.alert_language]
+
+    @staticmethod
+    def who(page: PageInfo) -> str:
+        """A Page as the brief names it: "MTTQ Xã Nghi Phong", with its unit in brackets when
+        the Page's name does not already say it."""
+        return page.name if page.unit in page.name else f"{page.name} ({page.unit})"
 
     def say(self, key: str, **values: object) -> str:
         return self.words[key].format(**values)
@@ -284,14 +290,14 @@ class Rules:
             if access in LOST and before.get(page_id) in READABLE:
                 found.append(Finding(
                     f"page_lost:page={page_id}:{access}", "page_access", "critical",
-                    self.say("page_lost", page=page.name, unit=page.unit,
+                    self.say("page_lost", page=self.who(page),
                              access=self.say(f"access_{access}")),
                     page.reason or "", page_id, page.unit_id,
                     self._unit_link(page)))
             elif access == "unreachable":
                 found.append(Finding(
                     f"page_unreadable:page={page_id}", "page_access", "warning",
-                    self.say("page_unreadable", page=page.name, unit=page.unit,
+                    self.say("page_unreadable", page=self.who(page),
                              reason=page.reason or "-"),
                     "", page_id, page.unit_id, self._unit_link(page)))
         return found
@@ -321,10 +327,10 @@ class Rules:
             seen = first_seen.get(page_id)
             if latest is None and (seen is None or seen > first_day):
                 continue  # read for less than ``days``, and no post yet: too soon to say
-            title = (self.say("page_silent", page=page.name, unit=page.unit, days=days,
+            title = (self.say("page_silent", page=self.who(page), days=days,
                               last=self.lang.date(latest.astimezone(self.tz).date()))
                      if latest is not None else
-                     self.say("page_silent_never", page=page.name, unit=page.unit))
+                     self.say("page_silent_never", page=self.who(page)))
             found.append(Finding(f"page_silent:page={page_id}", "page_silent", "warning", title,
                                  "", page_id, page.unit_id, self._unit_link(page)))
         return found
@@ -360,7 +366,7 @@ class Rules:
                 if (percent and share * 100 > percent) or (count and lost > count):
                     found.append(Finding(
                         f"followers_drop:page={page_id}", "followers_drop", "warning",
-                        self.say("followers_drop", page=page.name, unit=page.unit,
+                        self.say("followers_drop", page=self.who(page),
                                  lost=self.lang.integer(lost), pct=self.lang.percent(share),
                                  window=self.say(window), before=self.lang.integer(before),
                                  after=self.lang.integer(after)),
