@@ -401,3 +401,26 @@ def test_a_directive_few_units_carried_is_told(engine: Engine, tmp_path: Any) ->
     for found in (early, late):
         assert found.brief is None or not [i for i in found.brief.items
                                            if i.key.endswith(f"seed={seed_id}")]
+
+
+def test_the_nightly_job_briefs_and_never_fails_on_a_brief(
+        scenario: Scenario, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `fanpulse schedule` runs after a night: the failure message when the night could
+    not run, then the brief; a brief that cannot be made is logged, not raised."""
+    from fanpulse.app import AppContext
+    from fanpulse.cli import brief_after_night
+
+    url = scenario.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("FANPULSE_ACCESS_TOKEN", TOKEN)
+    app = AppContext(None, {"database_url": url})  # no channel configured: recorded only
+    brief_after_night(app, failure=f"LockBusy: held by another run ({TOKEN})")
+    with scenario.engine.connect() as conn:
+        kinds = conn.execute(text("SELECT kind, status, body FROM alert_briefs ORDER BY id")).all()
+    assert [(k, s) for k, s, _b in kinds] == [("failure", "no_channel"), ("morning", "no_channel")]
+    assert TOKEN not in kinds[0][2] and "LockBusy" in kinds[0][2]
+    broken = AppContext(None, {"database_url": "sqlite:////nonexistent/folder/x.db"})
+    with caplog.at_level(logging.ERROR):
+        brief_after_night(broken)  # no store: logged
+    assert "the morning brief could not be made or recorded" in caplog.text
+    app.close()
