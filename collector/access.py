@@ -11,7 +11,9 @@ Facebook as a new app meets it since November 2026 (docs/graph-api.md §0, §10)
 
 A night starts with :func:`check_token` (``/me``, ``/me/permissions``) and
 :func:`list_accounts`; a token that cannot work at all raises :class:`UnusableToken` with one
-sentence that says what to change, before any Page is tried. Page tokens live only in memory:
+sentence that says what to change, before any Page is tried. The listing takes one call per 100
+Pages, one after another (500 at 50,000 Pages): :func:`accounts_told_to` lets the night
+collect the Pages of each page of it while the next is asked for. Page tokens live only in memory:
 they are registered with the client as secrets (redacted everywhere) and never stored.
 """
 
@@ -19,6 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,18 +182,48 @@ def _debug(client: GraphClient, info: TokenInfo, app_token: str, now: dt.datetim
                                  "system-user token, which does not expire")
 
 
+# Told each page of /me/accounts as it arrives, before the next is asked for (the night
+# collects those Pages meanwhile); see accounts_told_to.
+AccountsArrived = Callable[[list[Account]], None]
+_listener: ContextVar[AccountsArrived | None] = ContextVar("fanpulse_accounts_listener",
+                                                           default=None)
+
+
+@contextmanager
+def accounts_told_to(arrived: AccountsArrived) -> Iterator[None]:
+    """While inside, :func:`list_accounts` (in this thread) tells ``arrived`` each page of
+    accounts as it comes in, all but the last: the last arrives with the end of the listing
+    and is only in what ``list_accounts`` returns. The listing keeps its signature (the access
+    check, the units draft and tests call it, or stand in for it, as a plain function).
+    ``arrived`` may raise to stop the listing."""
+    reset = _listener.set(arrived)
+    try:
+        yield
+    finally:
+        _listener.reset(reset)
+
+
 def list_accounts(client: GraphClient, info: TokenInfo) -> dict[str, Account]:
     """Every Page the token reaches with a Page token, keyed by Page id.
 
     A Page token reaches its own Page only; a user or system-user token the Pages listed by
-    ``/me/accounts`` (one call per 100 Pages)."""
+    ``/me/accounts`` (one call per 100 Pages), each page told as it arrives inside
+    :func:`accounts_told_to`."""
     if info.kind == "page":  # the configured token is this Page's own token
         return {info.id or "": Account({"id": info.id, "name": info.name},
                                        client.token_value())}
     accounts: dict[str, Account] = {}
     params = {"fields": ACCOUNT_FIELDS, "limit": str(ACCOUNTS_LIMIT)}
+    listener = _listener.get()
+    arrived: list[Account] = []
+
+    def tell() -> None:  # called between two pages of the listing
+        if listener is not None and arrived:
+            listener(arrived.copy())
+        arrived.clear()
+
     try:
-        for entry in client.paginate("me/accounts", params):
+        for entry in client.paginate("me/accounts", params, before_next=tell):
             node = dict(entry)
             token = node.pop("access_token", None)
             tasks = node.pop("tasks", None)
@@ -197,6 +232,7 @@ def list_accounts(client: GraphClient, info: TokenInfo) -> dict[str, Account]:
             account = Account(node, str(token) if token else None,
                               tuple(str(t) for t in tasks) if isinstance(tasks, list) else ())
             accounts[account.id] = account
+            arrived.append(account)
     except (TokenError, PermissionDenied) as exc:
         raise UnusableToken(token_problem(exc)) from None
     if not accounts:
@@ -207,16 +243,25 @@ def list_accounts(client: GraphClient, info: TokenInfo) -> dict[str, Account]:
     return accounts
 
 
-def match_account(accounts: dict[str, Account], graph_id: str | None,
-                  ref: str) -> Account | None:
-    """The account entry for a configured Page (by id, else by username)."""
+def by_username(accounts: dict[str, Account]) -> dict[str, Account]:
+    """The accounts by lower-case username, the first listed for each."""
+    found: dict[str, Account] = {}
+    for account in accounts.values():
+        found.setdefault(str(account.node.get("username") or "").lower(), account)
+    return found
+
+
+def match_account(accounts: dict[str, Account], graph_id: str | None, ref: str,
+                  usernames: dict[str, Account] | None = None) -> Account | None:
+    """The account entry for a configured Page (by id, else by username). ``usernames``:
+    ``by_username(accounts)``, made once when matching many Pages."""
     if graph_id and graph_id in accounts:
         return accounts[graph_id]
     if ref in accounts:
         return accounts[ref]
-    wanted = ref.lower()
-    return next((a for a in accounts.values()
-                 if str(a.node.get("username") or "").lower() == wanted), None)
+    if usernames is None:
+        usernames = by_username(accounts)
+    return usernames.get(ref.lower())
 
 
 @dataclass

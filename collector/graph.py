@@ -5,6 +5,10 @@ Plain ``requests`` rather than facebook-sdk's ``GraphAPI`` (README, design notes
 hides response headers (usage and throttling live there), has no batch call, no
 appsecret_proof and no retries. The sandbox test suite still drives the SDK to show the sandbox
 is a faithful Graph stand-in for third-party clients.
+
+Every token the client has seen is redacted from what it says (``SecretSet``): a night holds
+one Page token per Page, so finding them in a text costs a look-up per character of the text,
+not a scan of every token (at 50,000 Pages the scan cost more CPU than the calls).
 """
 
 from __future__ import annotations
@@ -96,6 +100,57 @@ def _max_percent(entry: Mapping[str, Any]) -> float:
     return float(max((v for v in values if isinstance(v, int | float)), default=0))
 
 
+class SecretSet:
+    """The secrets a client redacts, found in a text in time that does not grow with their
+    number: a night holds one Page token per Page (50,000 at national scale), and scanning
+    them all for every error message or adding each to a list cost more CPU than the calls.
+
+    Secrets of ``TAIL`` characters or more are indexed by their last ``TAIL`` characters and
+    looked up at each position of the text; the few shorter ones are scanned. ``redact``
+    (collector/errors.py) then replaces what was found, longest first."""
+
+    TAIL = 12
+    SHORTEST = 6  # shorter values are never redacted (errors.redact)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._order: list[str] = []
+        self._by_tail: dict[str, list[str]] = {}
+        self._short: list[str] = []
+
+    def add(self, value: str) -> bool:
+        """Keep ``value``; False when it was already kept or is empty."""
+        if not value:
+            return False
+        with self._lock:
+            if len(value) >= self.TAIL:
+                same_tail = self._by_tail.setdefault(value[-self.TAIL:], [])
+                if value in same_tail:
+                    return False
+                same_tail.append(value)
+            elif value in self._short:
+                return False
+            else:
+                self._short.append(value)
+            self._order.append(value)
+            return True
+
+    def all(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._order)
+
+    def found_in(self, text: str) -> list[str]:
+        """The secrets that occur in ``text``, longest first."""
+        with self._lock:
+            found = {s for s in self._short if len(s) >= self.SHORTEST and s in text}
+            if self._by_tail:
+                for end in range(self.TAIL, len(text) + 1):
+                    for secret in self._by_tail.get(text[end - self.TAIL:end], ()):
+                        if end >= len(secret) and text.startswith(secret, end - len(secret)):
+                            found.add(secret)
+        return sorted(found, key=len, reverse=True)
+
+
 @dataclass
 class BatchItem:
     """One GET inside a batch request, with the Page it is for (quota accounting) and the
@@ -122,8 +177,9 @@ class GraphClient:
         self._proof = self.proof(token)
         # Every secret this client has seen (its token, the app secret, proofs, Page tokens
         # handed out by /me/accounts): redacted from every message and URL it produces.
-        self._secrets: list[str] = [s for s in (token, app_secret, self._proof) if s]
-        self._secrets_lock = threading.Lock()
+        self._secrets = SecretSet()
+        for secret in (token, app_secret, self._proof):
+            self._secrets.add(secret)
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -153,7 +209,7 @@ class GraphClient:
             self._calls += n
 
     def redact(self, text: str) -> str:
-        return redact(text, self.secrets)
+        return redact(text, self._secrets.found_in(text))
 
     def token_value(self) -> str:
         """The configured token itself (for ``debug_token``'s ``input_token``)."""
@@ -161,18 +217,12 @@ class GraphClient:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        with self._secrets_lock:
-            return tuple(self._secrets)
+        return self._secrets.all()
 
     def add_secret(self, value: str) -> None:
         """Treat ``value`` (a Page token) as a secret: it never reaches a log or message."""
-        if value:
-            with self._secrets_lock:
-                if value not in self._secrets:
-                    self._secrets.append(value)
-                    proof = self.proof(value)
-                    if proof:
-                        self._secrets.append(proof)
+        if value and self._secrets.add(value):
+            self._secrets.add(self.proof(value))
 
     def proof(self, token: str) -> str:
         """appsecret_proof of ``token`` (HMAC-SHA256 keyed by the app secret; §10), or ""."""
@@ -221,7 +271,7 @@ class GraphClient:
         if isinstance(body, dict) and "error" in body:
             raise self._error(body, response.status_code, response.headers, None)
         if response.status_code >= 400:
-            raise error_from_body({}, response.status_code, secrets=self.secrets)
+            raise error_from_body({}, response.status_code)  # "HTTP n": nothing to redact
         return body
 
     def _error(self, body: Any, status: int | None, headers: Mapping[str, str],
@@ -237,7 +287,9 @@ class GraphClient:
                            for entries in buc.values() if isinstance(entries, list)
                            for e in entries if isinstance(e, dict)]
                 regain = int(max(minutes, default=0)) or None
-        return error_from_body(body, status, regain, self.secrets)
+        error = body.get("error") if isinstance(body, dict) else None
+        said = str(error.get("message") or "") if isinstance(error, dict) else str(error)
+        return error_from_body(body, status, regain, self._secrets.found_in(said))
 
     def backoff(self, exc: GraphError, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc`` (None: do not retry). The one retry policy."""
@@ -373,7 +425,7 @@ class GraphClient:
             return self._error(body, status if isinstance(status, int) else None, headers,
                                page_id)
         if isinstance(status, int) and status >= 400:
-            return error_from_body({}, status, secrets=self.secrets)
+            return error_from_body({}, status)  # "HTTP n": nothing to redact
         return body
 
     def next_request(self, next_url: str) -> tuple[str, dict[str, str]]:

@@ -11,18 +11,29 @@ Which failures stop the night and which fail one Page is decided here, from the 
   a Page's quota. "Posts not readable" and "insights refused" are *gaps*: the Page still
   counts as collected, with what was missing recorded (docs/schema.md, ``page_errors``).
 
+**The listing overlaps the Pages.** ``/me/accounts`` gives 100 Pages a call, one call after
+another (500 calls, a minute of waiting at 50,000 Pages). It is paged in a thread of its own
+(``_Listing``): as each page of it arrives, the Pages it names are *ready* (their Page token,
+tasks and audience are known) and are planned and sent at once; the Pages it never names are
+ready when it ends, matched against the whole listing as before (no role: their public node is
+read). The metric lists are checked on a Page of the first page of the listing. A token
+refused by the listing before any Page is tried ends the run as before (``token unusable``,
+every Page failed); refused later, it stops the calls like any refusal of the configured
+token, and the Pages left are saved as failed with that reason.
+
 **The pipeline.** Pages flow through the night without a barrier between fetching and saving:
 
 * ``concurrency`` fetch threads keep that many batches in flight. Each takes a batch of up to
   50 ready items (each with its Page's own token, docs/graph-api.md on batch requests),
   sends it and files the answers. A Page's requests go out one at a time, its next only once
   the answer to the one before is in, so a Page whose budget the usage headers say is spent
-  is left for the next run instead of being refused. New Pages are let in only while the
-  ready items fall short of a batch and fewer than ``window`` Pages are open (let in but not
-  yet saved): the memory a night holds is bounded by that window, whatever the number of
-  Pages. A thread whose batch completed Pages finishes them (follow-up pages of listings,
-  single retries: ``_finish_page``) and puts them on a bounded queue (``QUEUE_PAGES``); when
-  the queue is full it waits, and so fetching waits for saving rather than piling up Pages.
+  is left for the next run instead of being refused. New Pages (ready ones, in the order the
+  listing made them ready) are let in only while the ready items fall short of a batch and
+  fewer than ``window`` Pages are open (let in but not yet saved): the memory a night holds is
+  bounded by that window, whatever the number of Pages. A thread whose batch completed
+  Pages finishes them (follow-up pages of listings, single retries: ``_finish_page``) and
+  puts them on a bounded queue (``QUEUE_PAGES``); when the queue is full it waits, and so
+  fetching waits for saving rather than piling up Pages.
 * the *caller's* thread is the one writer: it takes what is finished, up to ``SAVE_GROUP``
   Pages at a time, and saves them with ``persist.save_outcomes`` (each Page whole).
 
@@ -56,6 +67,8 @@ from fanpulse.collector.access import (
     Account,
     TokenInfo,
     UnusableToken,
+    accounts_told_to,
+    by_username,
     check_token,
     classify,
     list_accounts,
@@ -163,27 +176,57 @@ class Night:
         try:
             self.info = check_token(self.client, self.settings.app_id, self.settings.app_secret,
                                     self.now)
-            self.accounts = list_accounts(self.client, self.info)
         except UnusableToken as exc:
-            when = self.now.astimezone(self.settings.tz).strftime("%d/%m/%Y %H:%M")
-            message = self.client.redact(f"token unusable ({when}): {exc}")
-            log.error(message)
-            return self._finish(len(targets), 0, len(targets), message=message)
+            return self._unusable(len(targets), exc)
         except GraphError as exc:  # Facebook unreachable or refusing the app: try tomorrow
-            message = self.client.redact(f"stopped calling Graph: {exc.reason()}")
-            log.error(message)
-            return self._finish(len(targets), 0, len(targets), message=message)
-        self.plan.read_insights = self.info.read_insights
-        # One retry budget for the run: a bad night ends with its failures recorded.
-        self.client.retry_budget = RETRY_BUDGET + len(targets)
-        self.notes.extend(self.info.warnings)
-        # The metric lists are checked once, on the first Pages, before any Page is planned.
-        first = [self._outcome(t) for t in targets[:PROBE_PAGES]]
-        self._probe_metrics(first)
-        pipeline = _Pipeline(self, targets, first)
-        del first
-        ok, failed = pipeline.run()
-        return self._finish(len(targets), ok, failed)
+            return self._unreachable(len(targets), exc)
+        lock = threading.Condition()
+        listing = _Listing(self, self.info, targets, lock)
+        try:
+            # The Pages of the listing's first page are ready (or it ended): check the metric
+            # lists on one of them while the listing goes on, then collect.
+            with lock:
+                while not (listing.ready or listing.ended):
+                    lock.wait()
+                first = list(listing.ready)[:PROBE_PAGES]
+            self.plan.read_insights = self.info.read_insights
+            self.notes.extend(self.info.warnings)
+            self._probe_metrics(first)
+            with lock:
+                failure = listing.failure
+                listing.collecting = failure is None  # later failures stop the calls
+            if listing.crash is not None:
+                raise listing.crash
+            if failure is not None:  # the token failed before any Page was tried
+                listing.join()
+                if isinstance(failure, UnusableToken):
+                    return self._unusable(len(targets), failure)
+                return self._unreachable(len(targets), failure)
+            # One retry budget for the run: a bad night ends with its failures recorded.
+            self.client.retry_budget = RETRY_BUDGET + len(targets)
+            ok, failed = _Pipeline(self, listing, lock).run()
+        finally:
+            listing.stop()
+        if listing.crash is not None:
+            raise listing.crash
+        message = (self._unusable_message(listing.failure)
+                   if isinstance(listing.failure, UnusableToken) else None)
+        return self._finish(len(targets), ok, failed, message=message)
+
+    def _unusable_message(self, exc: UnusableToken) -> str:
+        when = self.now.astimezone(self.settings.tz).strftime("%d/%m/%Y %H:%M")
+        return self.client.redact(f"token unusable ({when}): {exc}")
+
+    def _unusable(self, total: int, exc: UnusableToken) -> RunResult:
+        """The token cannot work: the run ends before any Page is tried, each failed."""
+        message = self._unusable_message(exc)
+        log.error(message)
+        return self._finish(total, 0, total, message=message)
+
+    def _unreachable(self, total: int, exc: GraphError) -> RunResult:
+        message = self.client.redact(f"stopped calling Graph: {exc.reason()}")
+        log.error(message)
+        return self._finish(total, 0, total, message=message)
 
     def _count(self, outcome: Outcome) -> bool:
         """Tally a saved Page; True when it counts as collected."""
@@ -195,10 +238,9 @@ class Night:
             return False
         return True
 
-    def _outcome(self, target: Target) -> Outcome:
+    def _outcome(self, target: Target, account: Account | None) -> Outcome:
         """A Page's starting point: its audience and Page token from /me/accounts, if listed."""
-        outcome = Outcome(target, match_account(self.accounts, target.graph_id, target.ref))
-        account = outcome.account
+        outcome = Outcome(target, account)
         if account is not None:
             target.state.key = account.id or target.key
             if "followers_count" in account.node or "fan_count" in account.node:
@@ -241,17 +283,18 @@ class Night:
 
     # -- metric lists -----------------------------------------------------------------------------
 
-    def _probe_metrics(self, outcomes: list[Outcome]) -> None:
+    def _probe_metrics(self, ready: list[tuple[Target, Account | None]]) -> None:
         """One cheap call per list finds out whether Meta retired a metric; only then is each
-        metric asked alone. A retired metric is dropped with a warning, never failing others."""
+        metric asked alone. A retired metric is dropped with a warning, never failing others.
+        The sample is the first ready Page with a Page token and insights not refused."""
         if not self.plan.read_insights or self.stop_reason:
             return
-        sample = next((o for o in outcomes if o.token and o.insights_state != "refused"
-                       and self.client.usage.page(o.target.key).percent < PAGE_USAGE_STOP),
-                      None)
+        sample = next((a for t, a in ready if a is not None and a.token
+                       and t.state.insights_state != "refused"
+                       and self.client.usage.page(a.id).percent < PAGE_USAGE_STOP), None)
         if sample is None:
             return
-        key, token = sample.target.key, sample.token
+        key, token = sample.id, sample.token
         window = insights_params(self.plan.page_metrics, self.day - dt.timedelta(days=2),
                                  self.day + dt.timedelta(days=1))
         self.plan.page_metrics = self._checked(
@@ -555,19 +598,122 @@ class _Open:
 _DONE = object()  # put on the queue by the last fetch thread to end
 
 
+class _ListingStopped(Exception):
+    """Raised inside the listing to end it early (the night is over)."""
+
+
+class _Listing:
+    """``/me/accounts`` paged in a thread of its own while the night collects.
+
+    Each page of accounts that arrives makes the Pages it names *ready*: matched by their Graph
+    id, or, for a Page the store knows no id of, by its reference as id or username, the same
+    account ``match_account`` would pick from the whole listing. When the listing ends every
+    other Page is ready too, matched against the whole listing as before (not listed: no role,
+    its public node is read). ``ready`` and ``ended`` are guarded by the pipeline's lock,
+    which is notified as Pages become ready.
+
+    A listing that fails (the token refused: ``UnusableToken``; Graph unreachable) before any
+    Page is collected ends the run as before (``Night.run``); once collecting, it stops the
+    calls and the Pages left fail with that reason, so every Page is still recorded."""
+
+    def __init__(self, night: Night, info: TokenInfo, targets: list[Target],
+                 lock: threading.Condition) -> None:
+        self.night = night
+        self.info = info
+        self.targets = targets
+        self.lock = lock
+        self.ready: deque[tuple[Target, Account | None]] = deque()
+        self.ended = False
+        self.collecting = False  # set once the pipeline runs: failures then stop the calls
+        self.failure: UnusableToken | GraphError | None = None
+        self.crash: BaseException | None = None
+        self._matched = [False] * len(targets)
+        # Where an arriving account finds its Pages: by Graph id, else by the reference used
+        # as id or, unless it is digits (an id), as username.
+        self._by_id: dict[str, list[int]] = {}
+        self._by_username: dict[str, list[int]] = {}
+        for index, target in enumerate(targets):
+            self._by_id.setdefault(target.graph_id or target.ref, []).append(index)
+            if not target.graph_id and not target.ref.isdigit():
+                self._by_username.setdefault(target.ref.lower(), []).append(index)
+        self._seen: dict[str, Account] = {}  # what arrived, for a listing that fails
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._list, name="fanpulse-listing",
+                                        daemon=True)
+        self._thread.start()
+
+    def _list(self) -> None:
+        accounts: dict[str, Account] | None = None
+        try:
+            with accounts_told_to(self._arrived):
+                accounts = list_accounts(self.night.client, self.info)
+        except _ListingStopped:
+            pass
+        except (UnusableToken, GraphError) as exc:
+            self._failed(exc)
+        except BaseException as exc:  # a fault of ours: raised again by Night.run
+            self.crash = exc
+            self.night._stop(Problem("listing", f"the Page listing failed: {exc!r}"))
+        finally:
+            self._end(accounts if accounts is not None else self._seen)
+
+    def _arrived(self, accounts: list[Account]) -> None:
+        if self._stopping.is_set():
+            raise _ListingStopped
+        with self.lock:
+            for account in accounts:
+                self._seen.setdefault(account.id, account)
+                username = str(account.node.get("username") or "").lower()
+                for index in [*self._by_id.get(account.id, ()),
+                              *self._by_username.get(username, ())]:
+                    if not self._matched[index]:
+                        self._matched[index] = True
+                        self.ready.append((self.targets[index], account))
+            self.lock.notify_all()
+
+    def _failed(self, exc: UnusableToken | GraphError) -> None:
+        with self.lock:
+            self.failure = exc
+            collecting = self.collecting
+        if collecting:
+            if isinstance(exc, UnusableToken):
+                self.night._stop(Problem("token", str(exc)))
+            else:
+                self.night._stop(Problem.from_error(exc))
+
+    def _end(self, accounts: dict[str, Account]) -> None:
+        """Every Page not yet ready, matched against the whole listing, in the store's order."""
+        usernames = by_username(accounts)
+        with self.lock:
+            self.night.accounts = accounts
+            for index, target in enumerate(self.targets):
+                if not self._matched[index]:
+                    self._matched[index] = True
+                    self.ready.append((target, match_account(
+                        accounts, target.graph_id, target.ref, usernames)))
+            self.ended = True
+            self.lock.notify_all()
+
+    def stop(self) -> None:
+        """End the listing (if still paging) and wait for its thread."""
+        self._stopping.set()
+        self.join()
+
+    def join(self) -> None:
+        self._thread.join()
+
+
 class _Pipeline:
     """One night's Pages from planning to saving; see the module docstring."""
 
-    def __init__(self, night: Night, targets: list[Target], first: list[Outcome]) -> None:
+    def __init__(self, night: Night, listing: _Listing, lock: threading.Condition) -> None:
         self.night = night
-        self.targets = targets
-        self.first = first  # the probed Pages' outcomes, used as they are let in
-        self.total = len(targets)
+        self.listing = listing  # where the Pages come from, as they are ready
+        self.total = len(listing.targets)
         self.window = window(night.settings.concurrency)
-        self.lock = threading.Condition()
+        self.lock = lock
         self.follow: deque[tuple[_Open, BatchItem]] = deque()  # later requests of open Pages
         self.fresh: deque[tuple[_Open, BatchItem]] = deque()  # first requests of new Pages
-        self.next_target = 0
         self.open = 0
         self.finished: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
         self.abort = threading.Event()  # the fetch threads are to stop
@@ -681,7 +827,7 @@ class _Pipeline:
             while not self.abort.is_set():
                 done: list[_Open] = []
                 while (len(self.follow) + len(self.fresh) < BATCH_SIZE
-                       and self.next_target < self.total and self.open < self.window):
+                       and self.listing.ready and self.open < self.window):
                     page = self._let_in()
                     item = self._next_item(page)
                     if item is None:
@@ -698,21 +844,15 @@ class _Pipeline:
                     stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
                 if batch or done:
                     return batch, done
-                if self.next_target >= self.total and stats.in_flight == 0:
+                if (self.listing.ended and not self.listing.ready
+                        and stats.in_flight == 0):
                     return None  # every Page let in and nothing left to send
                 self.lock.wait()
         return None
 
     def _let_in(self) -> _Open:
-        """The next Page, planned (called with the lock held)."""
-        index = self.next_target
-        self.next_target += 1
-        if index < len(self.first):
-            outcome = self.first[index]
-            if index == len(self.first) - 1:
-                self.first = []
-        else:
-            outcome = self.night._outcome(self.targets[index])
+        """The next ready Page, planned (called with the lock held)."""
+        outcome = self.night._outcome(*self.listing.ready.popleft())
         self.open += 1
         self.night.stats.max_open = max(self.night.stats.max_open, self.open)
         return _Open(outcome, self.night._plan(outcome))
