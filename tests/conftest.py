@@ -78,6 +78,27 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def migrated_store(kind: str, folder: Path) -> Iterator[Engine]:
+    """An empty migrated store for a module-scoped fixture: ``kind`` "sqlite" (a file in
+    ``folder``) or "postgresql" (a fresh schema, dropped afterwards; skips without one)."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'store.db'}")
+        try:
+            ensure_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with postgres_schema() as url:
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)

@@ -27,7 +27,7 @@ from fanpulse.storage.db import ensure_schema, make_engine, transaction
 from fanpulse.storage.query import load_saved_queries, run_saved
 from fanpulse.storage.units import sync_units
 from tests.collector.conftest import NOW, START, Harness, write_units_for
-from tests.conftest import ROOT, make_settings, postgres_schema
+from tests.conftest import ROOT, make_settings, migrated_store
 
 TZ = make_settings().tz
 DEMO_UNITS = ROOT / "config" / "units.nghe-an.csv"
@@ -134,12 +134,17 @@ def test_a_seed_not_collected_yet_waits_and_is_found_later(collected: Harness,
         (seed["id"], False), (late, True)]
 
 
+def detect_all(collected: Harness, tmp_path: Path) -> Engine:
+    """The world's campaigns since 1/10 detected in the collected store."""
+    campaigns = world_campaigns(collected.world, dt.datetime(2026, 10, 1, tzinfo=TZ),
+                                tmp_path / "campaigns.toml")
+    detect_campaigns(collected.engine, campaigns, TZ)
+    return collected.engine
+
+
 def test_coverage_tells_carried_silent_not_carried_and_no_page(collected: Harness,
                                                               tmp_path: Path) -> None:
-    world, engine = collected.world, collected.engine
-    campaigns = world_campaigns(world, dt.datetime(2026, 10, 1, tzinfo=TZ),
-                                tmp_path / "campaigns.toml")
-    detect_campaigns(engine, campaigns, TZ)
+    engine = detect_all(collected, tmp_path)
     with engine.begin() as conn:  # one commune loses its Page: "no page"
         unit = conn.execute(text(
             "SELECT u.id FROM units u JOIN pages p ON p.unit_id = u.id "
@@ -259,15 +264,7 @@ def demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     now = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
     world = World.from_units_csv(DEMO_UNITS, seed=1, start=dt.date(2025, 10, 15), now=now,
                                  campaigns=True)
-    if request.param == "sqlite":
-        urls: Any = iter([f"sqlite:///{folder / 'demo.db'}"])
-        context = None
-    else:
-        context = postgres_schema()
-        urls = iter([context.__enter__()])
-    engine = make_engine(next(urls))
-    try:
-        ensure_schema(engine)
+    with migrated_store(request.param, folder) as engine:
         with transaction(engine) as session:
             sync_units(session, read_units_file(DEMO_UNITS), now)
         path = folder / "campaigns.toml"
@@ -279,10 +276,6 @@ def demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             collect_once(settings, engine, clock=lambda: world.now,
                          since=since.astimezone(TZ).date())
         yield world, engine
-    finally:
-        engine.dispose()
-        if context is not None:
-            context.__exit__(None, None, None)
 
 
 def test_precision_and_recall_on_the_demo_world(demo_store: tuple[World, Engine],
@@ -329,10 +322,7 @@ def test_coverage_view_adds_up_on_the_demo_world(demo_store: tuple[World, Engine
 
 def test_the_saved_query_lists_the_units_that_did_not_carry(collected: Harness,
                                                            tmp_path: Path) -> None:
-    world, engine = collected.world, collected.engine
-    campaigns = world_campaigns(world, dt.datetime(2026, 10, 1, tzinfo=TZ),
-                                tmp_path / "campaigns.toml")
-    detect_campaigns(engine, campaigns, TZ)
+    engine = detect_all(collected, tmp_path)
     url = engine.url.render_as_string(hide_password=False)
     result = run_saved(url, load_saved_queries()["campaign_not_carried"],
                        {"campaign": "dai-doan-ket-2026"})

@@ -15,7 +15,7 @@ from fanpulse.reports.build import ReportSummary, build_reports
 from fanpulse.storage.db import ensure_schema, make_engine, transaction
 from fanpulse.storage.models import CollectionRun, Page, PageError, Post, PostSnapshot, Unit
 from fanpulse.storage.synthetic import fill_synthetic
-from tests.conftest import postgres_schema
+from tests.conftest import migrated_store
 
 END = dt.date(2026, 11, 25)
 NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)  # 12:00 in Vietnam
@@ -80,21 +80,9 @@ def seed_store(engine: Engine) -> None:
 def store(request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The seeded store on SQLite and PostgreSQL, shared by a module's read-only tests."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}")
-        ensure_schema(engine)
+    with migrated_store(request.param, tmp_path_factory.mktemp("store")) as engine:
         seed_store(engine)
         yield engine
-        engine.dispose()
-        return
-    with postgres_schema() as url:
-        engine = make_engine(url)
-        try:
-            ensure_schema(engine)
-            seed_store(engine)
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @dataclass(frozen=True)

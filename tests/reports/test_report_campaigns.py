@@ -45,9 +45,9 @@ from fanpulse.reports.i18n import Lang
 from fanpulse.sandbox import SandboxServer, World
 from fanpulse.sandbox.tokens import DEFAULT_TOKEN
 from fanpulse.storage.campaigns import detect_campaigns
-from fanpulse.storage.db import ensure_schema, make_engine, transaction
+from fanpulse.storage.db import transaction
 from fanpulse.storage.units import sync_units
-from tests.conftest import ROOT, postgres_schema
+from tests.conftest import ROOT, migrated_store
 from tests.reports.conftest import BuiltReports
 
 CAMPAIGN_NOW = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
@@ -116,23 +116,10 @@ def campaigns_built(request: pytest.FixtureRequest,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[CampaignReports]:
     """The small store with campaigns, and its reports, on SQLite and PostgreSQL."""
     folder = tmp_path_factory.mktemp("campaigns")
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / 'store.db'}")
-        ensure_schema(engine)
+    with migrated_store(request.param, folder) as engine:
         fill_campaign_store(engine, folder)
         build_reports(engine, folder / "reports", now=REPORT_NOW)
         yield CampaignReports(engine, folder / "reports")
-        engine.dispose()
-        return
-    with postgres_schema() as url:
-        engine = make_engine(url)
-        try:
-            ensure_schema(engine)
-            fill_campaign_store(engine, folder)
-            build_reports(engine, folder / "reports", now=REPORT_NOW)
-            yield CampaignReports(engine, folder / "reports")
-        finally:
-            engine.dispose()
 
 
 def _rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
