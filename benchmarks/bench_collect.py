@@ -9,9 +9,10 @@ hurts them all.
 
 Collectors:
 
-- fanpulse: ``collect_once`` (``/me/accounts`` for audience and Page tokens, batches of 50
-  with each Page's own token, ``concurrency`` batches in flight, the pipelined night of
-  collector/night.py saving as it fetches). ``--concurrency 4,8,16`` times several settings.
+- fanpulse: ``collect_once`` (``/me/accounts`` for audience and Page tokens, paged while the
+  Pages it has named are already being collected, batches of 50 with each Page's own token,
+  ``concurrency`` batches in flight, the pipelined night of collector/night.py saving as it
+  fetches). ``--concurrency 4,8,16`` times several settings.
 - fetch-only (baseline): the same ``collect_once`` with saving replaced by nothing: the same
   Graph requests in the same batches, so its wall time is what the sandbox and the network
   allow; fanpulse / fetch-only is what saving costs on top of fetching.
