@@ -112,21 +112,45 @@ def link_keys(candidate: Candidate) -> set[str]:
     return found
 
 
+_NUMBER = re.compile(r"\d{5,}")
+
+
+def seed_tokens(seeds: Iterable[Seed]) -> re.Pattern[str] | None:
+    """What any address or id naming one of the seeds must contain: a post number of its
+    keys, or the last part of a plain address (a ``pfbid...`` link). A post whose message and
+    attachments hold none of these links no seed, so its addresses need not be read."""
+    tokens: set[str] = set()
+    for seed in seeds:
+        for key in seed.keys:
+            numbers = _NUMBER.findall(key)
+            if numbers:
+                tokens.update(numbers)
+            else:
+                tokens.add(key.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
+    tokens.discard("")
+    if not tokens:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+
+
 def detect_carries(seeds: Iterable[Seed], candidates: Iterable[Candidate], carry_days: int,
-                   threshold: float = TEXT_THRESHOLD) -> list[Carry]:
+                   threshold: float = TEXT_THRESHOLD,
+                   words_cache: dict[int, list[str]] | None = None) -> list[Carry]:
     """The carries among the candidates: a post published after its seed and at most
     ``carry_days`` later, on another Page, and not itself a seed, carries at most one seed.
     A share wins over a link, a link over the text rule; among text matches the seed with
     the most words found in the post wins (a district re-issues the province's directive
     under its own name: a commune re-posting the district's text holds all of it and most
-    of the province's), then the later seed."""
+    of the province's), then the later seed. ``words_cache`` (post id -> its words) may be
+    shared by the calls of one detection, so a post's text is folded once."""
     seeds = list(seeds)
+    tokens = seed_tokens(seeds)
     seed_posts = {seed.post_id for seed in seeds}  # a seed is a directive, never a carry
     posts = sorted((c for c in candidates if c.post_id not in seed_posts),
                    key=lambda c: c.created)
     times = [c.created for c in posts]
     window = dt.timedelta(days=carry_days)
-    cached_words: dict[int, list[str]] = {}
+    cached_words: dict[int, list[str]] = {} if words_cache is None else words_cache
     cached_links: dict[int, set[str]] = {}
     # post id -> (rank, words matched, seed time, carry): the best carry found so far
     best: dict[int, tuple[int, int, dt.datetime, Carry]] = {}
@@ -150,7 +174,10 @@ def detect_carries(seeds: Iterable[Seed], candidates: Iterable[Candidate], carry
                 continue
             keys = cached_links.get(post.post_id)
             if keys is None:
-                keys = cached_links[post.post_id] = link_keys(post)
+                named = tokens is not None and (
+                    tokens.search(post.message or "") is not None
+                    or any(tokens.search(link) for link in post.links))
+                keys = cached_links[post.post_id] = link_keys(post) if named else set()
             if keys & seed.keys:
                 offer(post, 2, 0, seed, Carry(seed.post_id, post.post_id, LINK, 1.0))
                 continue

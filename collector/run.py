@@ -40,7 +40,7 @@ from fanpulse.collector.plan import PageState
 from fanpulse.config.campaigns import CampaignsFileError
 from fanpulse.config.settings import Settings
 from fanpulse.storage.backlog import pending_windows
-from fanpulse.storage.campaigns import describe, detect_from_file
+from fanpulse.storage.campaigns import describe, detect_from_file, earliest_touched
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page, Unit
 from fanpulse.storage.rollups import refresh_after_writes
@@ -89,12 +89,17 @@ class NothingToCollect(ValueError):
     """No active Page in the store: the run would succeed while collecting nothing."""
 
 
-def detect_after_collection(settings: Settings, engine: Engine, now: dt.datetime) -> None:
+def detect_after_collection(settings: Settings, engine: Engine, now: dt.datetime,
+                            started: dt.datetime) -> None:
     """The campaigns' seeds, matches and carries from the posts now stored
-    (storage/campaigns.py). Never fails the collection: a refused campaigns file or a database
-    error is logged, and the campaigns keep what the last detection stored."""
+    (storage/campaigns.py), for the campaigns the night may have changed (those whose carry
+    window reaches the earliest post it wrote, and those new or edited in the file). Never
+    fails the collection: a refused campaigns file or a database error is logged, and the
+    campaigns keep what the last detection stored."""
     try:
-        for found in detect_from_file(engine, settings.campaigns_file, settings.tz, now):
+        touched = earliest_touched(engine, started) or now
+        for found in detect_from_file(engine, settings.campaigns_file, settings.tz, now,
+                                      touched_since=touched):
             log.info("campaign %s", describe(found))
     except CampaignsFileError as exc:
         log.error("campaigns not updated: the campaigns file was refused (fanpulse campaigns "
@@ -139,7 +144,7 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
             if result.token is not None:
                 record_token(engine, run_id, result.token.expires_at, result.token.permissions)
             refresh_after_writes(engine)  # the unit_rollup totals (storage/rollups.py)
-            detect_after_collection(settings, engine, clock())
+            detect_after_collection(settings, engine, clock(), now)
             return result
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.

@@ -218,7 +218,10 @@ class Campaigns:
                             self.seeds.append(Seed(
                                 f"{theme.key}-{year}-{month:02d}", theme, year,
                                 self.province.id,
-                                datetime(year, month, theme.day, 1, 30, tzinfo=UTC), 1, month))
+                                # 07:45 in Vietnam: never the second of another directive
+                                # (a post's id is its Page, second and slot: Tết's opens
+                                # on 5 January at 08:30)
+                                datetime(year, month, theme.day, 0, 45, tzinfo=UTC), 1, month))
                         continue
                     first = datetime(year, theme.month, theme.day, 1, 30, tzinfo=UTC)
                     key = f"{theme.key}-{year}"

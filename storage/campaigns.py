@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from fanpulse.collector.cascade import Candidate, Seed, detect_carries, id_keys
@@ -50,6 +51,7 @@ from fanpulse.storage.models import CampaignCarry, CampaignMatch, CampaignSeed, 
 log = logging.getLogger(__name__)
 
 _ROWS_PER_INSERT = 2_000
+_GRAPH_ID = re.compile(r"^\d+_\d+$")
 
 
 @dataclass
@@ -84,20 +86,34 @@ def resolve_seeds(conn: Connection, campaign: Campaign, tz: ZoneInfo
                   ) -> dict[str, Seed | None]:
     """Each seed reference of the campaign -> the stored post it names (None: not collected,
     or not published in the campaign's span). A Graph id names its post; an address names
-    the post whose address is the same, or whose Graph id the address holds."""
+    the post whose address is the same, or whose Graph id the address holds.
+
+    The database finds the posts by id (exactly, or by the post number at its end, which the
+    ``(page_id, created_time)`` span narrows); only a reference that holds no number at all
+    (a ``pfbid...`` address) makes this read the span's addresses."""
     refs = list(dict.fromkeys(campaign.seeds))
     if not refs:
         return {}
     first, after = local_span(campaign.starts, campaign.ends, tz)
     first -= dt.timedelta(days=campaign.carry_days)
     wanted = {ref: seed_post_keys(ref) for ref in refs}
-    rows = conn.execute(
-        select(Post.id, Post.graph_id, Post.page_id, Post.created_time, Post.message,
-               Post.permalink_url)
-        .where(Post.created_time >= first, Post.created_time < after)
-        .order_by(Post.created_time, Post.id))
+    ids = {key for keys in wanted.values() for key in keys if _GRAPH_ID.match(key)}
+    numbers = {key[1:] for keys in wanted.values() for key in keys
+               if key.startswith("_") and key[1:].isdigit()}
+    by_address = any(not any(k in ids or k[1:] in numbers for k in keys)
+                     for keys in wanted.values())
+    named = [Post.graph_id.in_(ids)] if ids else []
+    named += [Post.graph_id.like(f"%\\_{number}", escape="\\") for number in numbers]
+    query = (select(Post.id, Post.graph_id, Post.page_id, Post.created_time, Post.message,
+                    Post.permalink_url)
+             .where(Post.created_time >= first, Post.created_time < after)
+             .order_by(Post.created_time, Post.id))
+    if not by_address:
+        if not named:
+            return dict.fromkeys(refs)
+        query = query.where(or_(*named))
     found: dict[str, Seed | None] = dict.fromkeys(refs)
-    for post_id, graph_id, page_id, created, message, permalink in rows:
+    for post_id, graph_id, page_id, created, message, permalink in conn.execute(query):
         keys = id_keys(graph_id)
         if permalink and (plain := plain_url(permalink)):
             keys.add(plain)
@@ -151,9 +167,11 @@ def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def detect_campaign(conn: Connection, campaign: Campaign, tz: ZoneInfo,
-                    now: dt.datetime) -> Detected:
+                    now: dt.datetime, words_cache: dict[int, list[str]] | None = None
+                    ) -> Detected:
     """Replace one campaign's rows with what the stored posts say (in the caller's
-    transaction)."""
+    transaction). ``words_cache``: the folded texts of posts, shared by the campaigns of one
+    detection."""
     started = time.perf_counter()
     result = Detected(campaign.key, seeds_named=len(set(campaign.seeds)))
     rules = json.dumps(campaign.rules(), ensure_ascii=False)
@@ -186,7 +204,8 @@ def detect_campaign(conn: Connection, campaign: Campaign, tz: ZoneInfo,
 
     posts = candidates(conn, [(s.created, s.created + window) for s in found.values()])
     created = {post.post_id: post.created for post in posts}
-    carries = detect_carries(found.values(), posts, campaign.carry_days)
+    carries = detect_carries(found.values(), posts, campaign.carry_days,
+                             words_cache=words_cache)
     rows = []
     for carry in sorted(carries, key=lambda c: c.post_id):
         delay = created[carry.post_id] - found[carry.seed_post_id].created
@@ -200,15 +219,29 @@ def detect_campaign(conn: Connection, campaign: Campaign, tz: ZoneInfo,
 
 
 def detect_campaigns(engine: Engine, campaigns: Iterable[Campaign], tz: ZoneInfo,
-                     now: dt.datetime | None = None) -> list[Detected]:
+                     now: dt.datetime | None = None, *,
+                     touched_since: dt.datetime | None = None) -> list[Detected]:
     """Work out every campaign's seeds, matches and carries from the stored posts, one
-    transaction per campaign, and drop the campaigns no longer given."""
+    transaction per campaign, and drop the campaigns no longer given.
+
+    ``touched_since`` (after a night: the earliest post the night wrote) skips a campaign the
+    store already holds as the file gives it and whose carry window ended before then: no
+    post it reads has changed. Without it every campaign is worked out again."""
     now = now or dt.datetime.now(dt.UTC)
     campaigns = list(campaigns)
     results = []
+    words_cache: dict[int, list[str]] = {}
+    with engine.connect() as conn:
+        stored = {row.key: row for row in conn.execute(
+            select(CampaignRow.key, CampaignRow.name, CampaignRow.starts, CampaignRow.ends,
+                   CampaignRow.carry_days, CampaignRow.rules))}
     for campaign in campaigns:
+        if touched_since is not None and _unchanged(stored.get(campaign.key), campaign) \
+                and local_span(campaign.starts, campaign.ends, tz)[1] \
+                + dt.timedelta(days=campaign.carry_days) < touched_since:
+            continue
         with engine.begin() as conn:
-            results.append(detect_campaign(conn, campaign, tz, now))
+            results.append(detect_campaign(conn, campaign, tz, now, words_cache))
     keep = [c.key for c in campaigns]
     with engine.begin() as conn:
         gone = list(conn.scalars(select(CampaignRow.id).where(CampaignRow.key.not_in(keep))))
@@ -218,12 +251,29 @@ def detect_campaigns(engine: Engine, campaigns: Iterable[Campaign], tz: ZoneInfo
     return results
 
 
+def _unchanged(row: Any, campaign: Campaign) -> bool:
+    """The store holds the campaign as the file gives it now."""
+    return row is not None and (row.name, row.starts, row.ends, row.carry_days, row.rules) == (
+        campaign.name, campaign.starts, campaign.ends, campaign.carry_days,
+        json.dumps(campaign.rules(), ensure_ascii=False))
+
+
+def earliest_touched(engine: Engine, since: dt.datetime) -> dt.datetime | None:
+    """The earliest publication time of the posts written (listed) since ``since``: what a
+    night may have changed for detection."""
+    with engine.connect() as conn:
+        found: dt.datetime | None = conn.scalar(
+            select(func.min(Post.created_time)).where(Post.last_seen_at >= since))
+    return found
+
 
 def detect_from_file(engine: Engine, path: str | Path, tz: ZoneInfo,
-                     now: dt.datetime | None = None) -> list[Detected]:
+                     now: dt.datetime | None = None, *,
+                     touched_since: dt.datetime | None = None) -> list[Detected]:
     """:func:`detect_campaigns` for the campaigns of a file (none when it does not exist).
     A refused file raises ``CampaignsFileError`` before anything is written."""
-    return detect_campaigns(engine, read_campaigns_file(path), tz, now)
+    return detect_campaigns(engine, read_campaigns_file(path), tz, now,
+                            touched_since=touched_since)
 
 
 def describe(result: Detected) -> str:

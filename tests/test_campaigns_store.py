@@ -383,3 +383,52 @@ def test_the_demo_always_follows_a_campaign(today: dt.date, tmp_path: Path) -> N
         assert carried[0][0] > 0
     finally:
         engine.dispose()
+
+
+def test_a_night_works_out_again_only_what_it_may_have_changed(collected: Harness,
+                                                              tmp_path: Path) -> None:
+    world, engine = collected.world, collected.engine
+    path = tmp_path / "campaigns.toml"
+    world_campaigns(world, dt.datetime(2026, 10, 1, tzinfo=TZ), path)
+    detect_from_file(engine, path, TZ, world.now)
+    before = dict(rows(engine, "SELECT key, detected_at FROM campaigns"))
+    old, live = "tuyen-truyen-thang-2026-10", "dai-doan-ket-2026"  # ended 4/11; until 25/11
+    assert {old, live} <= set(before)
+    carries = rows(engine, "SELECT campaign_id, post_id, seed_post_id FROM campaign_carries "
+                           "ORDER BY 1, 2")
+    world.advance(days=1)
+    collected.collect(campaigns_file=str(path))
+    after = dict(rows(engine, "SELECT key, detected_at FROM campaigns"))
+    assert after[old] == before[old]  # its window ended before the night's posts: kept
+    assert after[live] != before[live]
+    # an edited campaign is worked out again, ended or not
+    text_now = path.read_text(encoding="utf-8")
+    path.write_text(text_now.replace('name = "Hướng dẫn tuyên truyền tháng 10/2026"',
+                                     'name = "Tuyên truyền tháng 10"'), encoding="utf-8")
+    world.advance(days=1)
+    collected.collect(campaigns_file=str(path))
+    again = dict(rows(engine, "SELECT key, name FROM campaigns"))
+    assert again[old] == "Tuyên truyền tháng 10"
+    # skipping changed nothing: the same carries as a full detection
+    detect_from_file(engine, path, TZ, world.now)
+    assert rows(engine, "SELECT campaign_id, post_id, seed_post_id FROM campaign_carries "
+                        "WHERE campaign_id IN (SELECT id FROM campaigns WHERE key = :k) "
+                        "ORDER BY 1, 2", k=old) == [
+        r for r in carries if r[0] == rows(engine, "SELECT id FROM campaigns WHERE key = :k",
+                                           k=old)[0][0]]
+
+
+def test_a_seed_named_by_an_address_without_its_number_is_found(collected: Harness,
+                                                                tmp_path: Path) -> None:
+    """A pfbid address holds no post number: the span's addresses are read for it."""
+    world, engine = collected.world, collected.engine
+    seed = next(s for s in world.campaign_seeds() if s["campaign"] == "dai-doan-ket-2026")
+    address = "https://www.facebook.com/mattrannghean/posts/pfbid02qXvLmNoPqRsTuVwXyZ"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE posts SET permalink_url = :u WHERE graph_id = :g"),
+                     {"u": address, "g": seed["id"]})
+    path = tmp_path / "campaigns.toml"
+    add_campaign(path, make_campaign("ddk", "Ngày hội", seed["from"], seed["to"],
+                                     seeds=[address + "?mibextid=abc"]))
+    [found] = detect_from_file(engine, path, TZ)
+    assert found.seeds_found == 1 and found.carried > 0
