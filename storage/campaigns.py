@@ -51,6 +51,7 @@ from fanpulse.storage.models import CampaignCarry, CampaignMatch, CampaignSeed, 
 log = logging.getLogger(__name__)
 
 _ROWS_PER_INSERT = 2_000
+WORDS_CACHED = 50_000  # posts whose folded text a detection keeps (a few KB each)
 _GRAPH_ID = re.compile(r"^\d+_\d+$")
 
 
@@ -235,13 +236,19 @@ def detect_campaigns(engine: Engine, campaigns: Iterable[Campaign], tz: ZoneInfo
         stored = {row.key: row for row in conn.execute(
             select(CampaignRow.key, CampaignRow.name, CampaignRow.starts, CampaignRow.ends,
                    CampaignRow.carry_days, CampaignRow.rules))}
-    for campaign in campaigns:
+    # In time order, so that the texts folded for one campaign serve the next ones that
+    # overlap it; the cache is emptied when it holds more than WORDS_CACHED posts.
+    for campaign in sorted(campaigns, key=lambda c: (c.starts, c.ends, c.key)):
         if touched_since is not None and _unchanged(stored.get(campaign.key), campaign) \
                 and local_span(campaign.starts, campaign.ends, tz)[1] \
                 + dt.timedelta(days=campaign.carry_days) < touched_since:
             continue
+        if len(words_cache) > WORDS_CACHED:
+            words_cache.clear()
         with engine.begin() as conn:
             results.append(detect_campaign(conn, campaign, tz, now, words_cache))
+    order = {c.key: n for n, c in enumerate(campaigns)}
+    results.sort(key=lambda r: order[r.key])  # as the file lists them
     keep = [c.key for c in campaigns]
     with engine.begin() as conn:
         gone = list(conn.scalars(select(CampaignRow.id).where(CampaignRow.key.not_in(keep))))
