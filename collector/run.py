@@ -3,15 +3,18 @@
 The night reads as four steps, each a module you can name:
 
 1. **access** (``collector/access.py``): what the configured token is, and one paged
-   ``/me/accounts`` listing that gives every Page with a role its audience, its own Page token
-   and its tasks. A token that cannot work at all ends the run here, before any Page is tried.
+   ``/me/accounts`` listing, in a thread of its own, that gives every Page with a role its
+   audience, its own Page token and its tasks. A token that cannot work at all ends the run
+   before any Page is tried; refused later in the listing, it stops the calls like any
+   refusal of the configured token.
 2. **plan** (``collector/plan.py``): per Page the batch operations for the night, each with
    that Page's own token (posts with engagement and post insights; Page insights); Pages
    without a role get their public node read.
 3. **send** (``collector/night.py``): batches of 50 with ``concurrency`` in flight, one
    retry policy, follow-up pages of long listings; what each Page yielded is an ``Outcome``
-   (``collector/outcome.py``). Sending never waits for saving: finished Pages go on a
-   bounded queue that the caller's thread empties.
+   (``collector/outcome.py``). Pages are sent as soon as the listing has named them; the
+   Pages it never names once it ends. Sending never waits for saving: finished Pages go on
+   a bounded queue that the caller's thread empties.
 4. **save** (``collector/persist.py``): a group of finished Pages per transaction, one
    upsert statement per table for all the group's rows, each Page whole (a refused Page is
    saved alone and fails alone).
