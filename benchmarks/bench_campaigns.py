@@ -64,6 +64,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench_queries import PG_ADMIN, pg_admin_run  # the same admin connection (benchmarks/)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -71,8 +73,6 @@ START = dt.date(2025, 11, 25)  # the sandbox's defaults: a year of posts up to N
 NOW = dt.datetime(2026, 11, 25, 19, 0, tzinfo=dt.UTC)
 TZ = "Asia/Ho_Chi_Minh"  # config.settings' default timezone
 WORLD_SEED = 1
-PG_ADMIN = os.environ.get("FANPULSE_BENCH_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WORKDIR = Path("/tmp/fanpulse-bench-campaigns")
 LEVEL_NAMES = {"residential": "residential_area"}  # sandbox level -> units file level
 PAGES_PER_SAVE = 100  # Pages per save_posts_group transaction while building
@@ -231,18 +231,6 @@ def sqlite_store(pages: int, work: Path) -> tuple[str, dict[str, Any]]:
 
 
 # -- PostgreSQL: the same rows, copied from the SQLite store -----------------------------------
-
-
-def pg_admin_run(sql: str) -> Any:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN)
-    try:
-        with admin.begin() as conn:
-            result = conn.execute(text(sql))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        admin.dispose()
 
 
 def pg_store(schema: str, sqlite_url: str, facts: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ from fanpulse.storage.save import save_page_insights
 from fanpulse.storage.synthetic import fill_synthetic
 from fanpulse.storage.units import sync_units
 from tests.collector.conftest import Harness, make_world, write_units_for
-from tests.conftest import postgres_schema
+from tests.conftest import migrated_store
 
 END = dt.date(2026, 11, 25)
 FROM, TO = dt.date(2026, 10, 1), dt.date(2026, 11, 20)
@@ -47,21 +47,9 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 def views_store(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A synthetic store of 50 Pages over 90 days, untouched (read-only for the tests)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('views') / 'store.db'}")
-        ensure_schema(engine)
+    with migrated_store(request.param, tmp_path_factory.mktemp("views")) as engine:
         fill_synthetic(engine, n_pages=50, days=90, end_day=END, seed=11, post_views=True)
         yield engine
-        engine.dispose()
-        return
-    with postgres_schema() as url:
-        engine = make_engine(url)
-        try:
-            ensure_schema(engine)
-            fill_synthetic(engine, n_pages=50, days=90, end_day=END, seed=11, post_views=True)
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @pytest.fixture(scope="module")
