@@ -46,7 +46,7 @@ def world_campaigns(world: World, since: dt.datetime, path: Path) -> list[Any]:
 
 @pytest.fixture
 def small_world() -> World:
-    return World.generate(n_pages=80, seed=7, start=START, now=NOW, campaigns=True)
+    return World.generate(n_pages=40, seed=7, start=START, now=NOW, campaigns=True)
 
 
 @pytest.fixture

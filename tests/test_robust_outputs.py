@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -390,45 +391,86 @@ def moments(trace: list[str]) -> list[int]:
     return sorted(set(marks + halfway))
 
 
-def assert_at_a_revision_then_upgradable(url: str,
-                                         refs: dict[str | None, dict[str, Any]]) -> str | None:
-    """The store is exactly at some revision; the next command upgrades it to the head."""
+def assert_at_a_revision_then_upgradable(url: str, refs: dict[str | None, dict[str, Any]],
+                                         to: str | None = None) -> str | None:
+    """The store is exactly at some revision; the next command upgrades it to the head (or,
+    with ``to``, the upgrade that failed goes through when tried again)."""
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
         assert schema_of(engine) == refs[revision], f"half a migration at {revision}"
-        ensure_schema(engine)  # what every command does first
-        assert current_revision(engine) == head_revision()
-        assert schema_of(engine) == refs[head_revision()]
+        if to is None:
+            ensure_schema(engine)  # what every command does first
+            to = head_revision()
+        else:
+            upgrade_store(engine, to)
+        assert current_revision(engine) == to
+        assert schema_of(engine) == refs[to]
     finally:
         engine.dispose()
     return revision
+
+
+def fail_upgrade_at(url: str, number: int, revision: str = "head") -> None:
+    """Upgrade the store at ``url`` to ``revision``; its ``number``-th statement fails."""
+    engine = make_engine(url)
+    sent = [0]
+
+    def fail_at(*_args: Any) -> None:
+        sent[0] += 1
+        if sent[0] == number:
+            raise RuntimeError(f"injected at statement {number}")
+
+    event.listen(engine, "before_cursor_execute", fail_at)
+    try:
+        with pytest.raises(Exception, match="injected"):
+            upgrade_store(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def sqlite_store_at(folder: Path, revision: str | None, name: str) -> str:
+    """A SQLite store at ``revision``: a copy of the reference store ``references`` made."""
+    target = folder / f"{name}.db"
+    if revision is not None:
+        shutil.copyfile(folder / f"ref-{revision}.db", target)
+    return f"sqlite:///{target}"
+
+
+def trace_migration(url: str, revision: str) -> int:
+    """How many statements the upgrade of the store at ``url`` to ``revision`` sends."""
+    engine = make_engine(url)
+    sent = [0]
+    event.listen(engine, "before_cursor_execute", lambda *_a: sent.__setitem__(0, sent[0] + 1))
+    upgrade_store(engine, revision)
+    engine.dispose()
+    return sent[0]
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_an_error_at_any_statement_of_the_upgrade_leaves_the_previous_revision(
         dialect: str, tmp_path: Path) -> None:
     refs = references(dialect, tmp_path)
-    trace = trace_upgrade(dialect, tmp_path)
-    # Every statement on SQLite (a few seconds); on PostgreSQL, which has always had
-    # transactional DDL, the moments around each commit.
-    numbers = range(1, len(trace) + 1) if dialect == "sqlite" else moments(trace)
     reached: set[str | None] = set()
-    for number in numbers:
-        with fresh_store(dialect, tmp_path, f"at-{number}") as url:
-            engine = make_engine(url)
-            sent = [0]
-
-            def fail_at(*_args: Any, number: int = number, sent: list[int] = sent) -> None:
-                sent[0] += 1
-                if sent[0] == number:
-                    raise RuntimeError(f"injected at statement {number}")
-
-            event.listen(engine, "before_cursor_execute", fail_at)
-            with pytest.raises(Exception, match="injected"):
-                upgrade_store(engine)
-            engine.dispose()
-            reached.add(assert_at_a_revision_then_upgradable(url, refs))
+    if dialect == "sqlite":
+        # Every statement of every migration, each tried from a copy of the store at the
+        # revision before it (the same upgrade as from nothing, without redoing the others).
+        for before, revision in zip([None, *REVISIONS[:-1]], REVISIONS, strict=True):
+            count = trace_migration(sqlite_store_at(tmp_path, before, f"t-{revision}"),
+                                    revision)
+            for number in range(1, count + 1):
+                url = sqlite_store_at(tmp_path, before, f"at-{revision}-{number}")
+                fail_upgrade_at(url, number, revision)
+                reached.add(assert_at_a_revision_then_upgradable(url, refs, revision))
+        # and once from nothing to the head, failing in the last migration
+        url = sqlite_store_at(tmp_path, None, "at-head")
+        fail_upgrade_at(url, len(trace_upgrade(dialect, tmp_path)) - 1)
+        assert assert_at_a_revision_then_upgradable(url, refs) == REVISIONS[-2]
+    else:  # PostgreSQL has always had transactional DDL: the moments around each commit
+        for number in moments(trace_upgrade(dialect, tmp_path)):
+            with fresh_store(dialect, tmp_path, f"at-{number}") as url:
+                fail_upgrade_at(url, number)
+                reached.add(assert_at_a_revision_then_upgradable(url, refs))
     assert reached == {None, *REVISIONS[:-1]}  # a failure inside every migration was tried
 
 
