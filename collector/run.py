@@ -39,11 +39,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from fanpulse.collector.graph import GraphClient
 from fanpulse.collector.night import Night, Progress
 from fanpulse.collector.outcome import RunResult, Target
-from fanpulse.collector.plan import PageState
+from fanpulse.collector.plan import PageState, posts_since
 from fanpulse.config.campaigns import CampaignsFileError
 from fanpulse.config.settings import Settings
 from fanpulse.storage.backlog import pending_windows
-from fanpulse.storage.campaigns import describe, detect_from_file, earliest_touched
+from fanpulse.storage.campaigns import describe, detect_from_file
 from fanpulse.storage.db import transaction
 from fanpulse.storage.models import Page, Unit
 from fanpulse.storage.rollups import refresh_after_writes
@@ -93,16 +93,15 @@ class NothingToCollect(ValueError):
 
 
 def detect_after_collection(settings: Settings, engine: Engine, now: dt.datetime,
-                            started: dt.datetime) -> None:
+                            touched_since: dt.datetime) -> None:
     """The campaigns' seeds, matches and carries from the posts now stored
     (storage/campaigns.py), for the campaigns the night may have changed (those whose carry
-    window reaches the earliest post it wrote, and those new or edited in the file). Never
-    fails the collection: a refused campaigns file or a database error is logged, and the
-    campaigns keep what the last detection stored."""
+    window reaches ``touched_since``, the start of the night's earliest posts listing, and
+    those new or edited in the file). Never fails the collection: a refused campaigns file
+    or a database error is logged, and the campaigns keep what the last detection stored."""
     try:
-        touched = earliest_touched(engine, started) or now
         for found in detect_from_file(engine, settings.campaigns_file, settings.tz, now,
-                                      touched_since=touched):
+                                      touched_since=touched_since):
             log.info("campaign %s", describe(found))
     except CampaignsFileError as exc:
         log.error("campaigns not updated: the campaigns file was refused (fanpulse campaigns "
@@ -147,7 +146,9 @@ def collect_once(settings: Settings, engine: Engine, client: GraphClient | None 
             if result.token is not None:
                 record_token(engine, run_id, result.token.expires_at, result.token.permissions)
             refresh_after_writes(engine)  # the unit_rollup totals (storage/rollups.py)
-            detect_after_collection(settings, engine, clock(), now)
+            # Every post the night wrote was listed from its Page's posts_since on.
+            listed_from = min((posts_since(t.state, night.plan) for t in targets), default=now)
+            detect_after_collection(settings, engine, clock(), listed_from)
             return result
         except BaseException as exc:
             # Whatever is saved stays saved; the run says it did not finish.

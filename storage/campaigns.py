@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fanpulse.collector.cascade import Candidate, Seed, detect_carries, id_keys
@@ -183,8 +183,7 @@ def detect_campaign(conn: Connection, campaign: Campaign, tz: ZoneInfo,
         campaign_id = conn.execute(insert(CampaignRow).values(key=campaign.key, **values)
                                    .returning(CampaignRow.id)).scalar_one()
     else:
-        conn.execute(CampaignRow.__table__.update()  # type: ignore[attr-defined]
-                     .where(CampaignRow.id == campaign_id).values(**values))
+        conn.execute(update(CampaignRow).where(CampaignRow.id == campaign_id).values(**values))
         for table in (CampaignCarry, CampaignMatch, CampaignSeed):
             conn.execute(delete(table).where(table.campaign_id == campaign_id))
 
@@ -225,7 +224,7 @@ def detect_campaigns(engine: Engine, campaigns: Iterable[Campaign], tz: ZoneInfo
     """Work out every campaign's seeds, matches and carries from the stored posts, one
     transaction per campaign, and drop the campaigns no longer given.
 
-    ``touched_since`` (after a night: the earliest post the night wrote) skips a campaign the
+    ``touched_since`` (after a night: where its earliest posts listing started) skips a campaign the
     store already holds as the file gives it and whose carry window ended before then: no
     post it reads has changed. Without it every campaign is worked out again."""
     now = now or dt.datetime.now(dt.UTC)
@@ -263,15 +262,6 @@ def _unchanged(row: Any, campaign: Campaign) -> bool:
     return row is not None and (row.name, row.starts, row.ends, row.carry_days, row.rules) == (
         campaign.name, campaign.starts, campaign.ends, campaign.carry_days,
         json.dumps(campaign.rules(), ensure_ascii=False))
-
-
-def earliest_touched(engine: Engine, since: dt.datetime) -> dt.datetime | None:
-    """The earliest publication time of the posts written (listed) since ``since``: what a
-    night may have changed for detection."""
-    with engine.connect() as conn:
-        found: dt.datetime | None = conn.scalar(
-            select(func.min(Post.created_time)).where(Post.last_seen_at >= since))
-    return found
 
 
 def detect_from_file(engine: Engine, path: str | Path, tz: ZoneInfo,
