@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from fanpulse.alerts.brief import WORDS, Brief, BriefItem, compose
 from fanpulse.alerts.deliver import deliver
-from fanpulse.alerts.rules import Evaluation, evaluate
+from fanpulse.alerts.rules import Evaluation, Finding, evaluate
 from fanpulse.config.settings import Settings
 from fanpulse.reports.i18n import Lang
 from fanpulse.storage.alerts import Plan, last_brief_at, mark_sent, plan, record
@@ -42,9 +42,13 @@ def _now(clock: Clock | None) -> dt.datetime:
     return (clock or (lambda: dt.datetime.now(dt.UTC)))()
 
 
+def _item(finding: Finding) -> BriefItem:
+    return BriefItem(finding.rule, finding.severity, finding.title, finding.detail,
+                     finding.link, finding.key)
+
+
 def _items(chosen: Plan) -> list[BriefItem]:
-    items = [BriefItem(f.rule, f.severity, f.title, f.detail, f.link, f.key)
-             for f in chosen.send]
+    items = [_item(f) for f in chosen.send]
     items += [BriefItem(r.rule, "info", r.title, "", r.link, "") for r in chosen.resolved]
     return items
 
@@ -159,8 +163,7 @@ def send_test(engine: Engine, settings: Settings, clock: Clock | None = None, *,
     now = _now(clock)
     with engine.connect() as conn:
         evaluation = evaluate(conn, settings, now)
-    items = [BriefItem(f.rule, f.severity, f.title, f.detail, f.link, f.key)
-             for f in evaluation.findings]
+    items = [_item(f) for f in evaluation.findings]
     brief = _compose(settings, items, "test", now, WORDS[settings.alert_language]["test"])
     brief_id = send(engine, settings, brief, sleep=sleep, now=lambda: _now(clock))
     return Sent(brief_id, _status(engine, brief_id), len(items), brief)

@@ -53,8 +53,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -64,7 +62,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench_queries import PG_ADMIN, pg_admin_run  # the same admin connection (benchmarks/)
+from bench_queries import (  # the same admin connection (benchmarks/)
+    PG_ADMIN,
+    machine_facts,
+    pg_admin_run,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,19 +81,6 @@ PAGES_PER_SAVE = 100  # Pages per save_posts_group transaction while building
 ROWS_PER_COPY = 20_000  # rows per transaction when copying the store to PostgreSQL
 TARGET_RATIO = 2.0  # ours: the issue asks for the figure and sets no goal
 BUILD_VERSION = 1  # raise when build_sqlite changes what it writes: a new store is built
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{cpu}, {os.cpu_count()} cores, load {load}"
 
 
 def vm_hwm_mb() -> float:
@@ -448,8 +437,7 @@ def main() -> None:
         return
     runs = max(args.runs, 3)
     began = time.perf_counter()
-    print(f"machine: {machine_line()}; python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}", flush=True)
+    print("\n".join(machine_facts()), flush=True)
     url, facts = sqlite_store(args.pages, args.workdir)
     meta = Path(url.removeprefix("sqlite:///")).with_suffix(".json")
     results = bench("SQLite", url, meta, facts, runs)
@@ -468,7 +456,8 @@ def main() -> None:
     print()
     for line in results:
         print(line)
-    print(f"after: {machine_line()}; {time.perf_counter() - began:.0f} s in all")
+    print(f"after: {machine_facts()[0].removeprefix('machine: ')}; "
+          f"{time.perf_counter() - began:.0f} s in all")
 
 
 if __name__ == "__main__":
