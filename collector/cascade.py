@@ -84,7 +84,7 @@ class Candidate:
     created: dt.datetime
     message: str | None = None
     parent_id: str | None = None
-    links: tuple[str, ...] = ()  # attachment addresses and target ids
+    links: tuple[str, ...] = ()  # its attachments' addresses and target posts
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def link_keys(candidate: Candidate) -> set[str]:
         if value.isdigit() or re.fullmatch(r"\d+_\d+", value):
             found |= id_keys(value)
         else:
-            found |= seed_post_keys(value)  # its plain address and the ids it names
+            found |= seed_post_keys(value)  # its plain address and the post numbers it holds
     return found
 
 

@@ -27,7 +27,8 @@ BASE_FIELDS = (
     "id", "created_time", "message", "permalink_url", "status_type", "shares",
     "reactions.summary(total_count).limit(0)", "comments.summary(true).limit(0)",
     # What says which post a post carries (collector/cascade.py, docs/campaigns.md): the shared
-    # post of a share, and the addresses and targets its attachments name.
+    # post of a share, and the addresses and targets its attachments name, by nested field
+    # expansion in this Page's own listing (docs/graph-api.md §3).
     "parent_id", "attachments{url,target{id,url}}",
 )
 LINKS_SEPARATOR = "\n"  # posts.attachment_links: one address or id per line
@@ -69,7 +70,7 @@ def post_row(item: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 def attachment_links(item: dict[str, Any]) -> list[str]:
-    """The addresses and ids a post's attachments name (``url``, ``target.url``,
+    """The addresses and target posts a post's attachments name (``url``, ``target.url``,
     ``target.id``, subattachments included), each once, in the order Graph gave them."""
     found: dict[str, None] = {}
 
